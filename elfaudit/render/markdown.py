@@ -1,0 +1,107 @@
+"""A short Markdown summary for a merge-request comment (GitLab / GitHub flavoured).
+
+Every piece of report text is escaped: symbol names such as ``operator<`` or messages
+holding ``|`` must neither break a table nor turn into markup.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from elfaudit.model import Finding, Report, Severity
+from elfaudit.render import library_order, sorted_findings, verdict
+
+MAX_LISTED = 20
+
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
+
+
+def md_text(text: str) -> str:
+    """Escape text for a Markdown table cell or list item: HTML, Markdown and pipes."""
+    text = " ".join(text.split())  # one line: a newline would end the table row
+    text = "".join(_HTML.get(c, c) for c in text)
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def md_code(text: str) -> str:
+    """Escaped text in ``<code>`` (a backtick span would show ``&lt;`` literally)."""
+    return f"<code>{md_text(text)}</code>"
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _finding_row(f: Finding) -> str:
+    return _row(
+        [
+            f.severity.value,
+            md_text(f.library),
+            md_code(f.rule),
+            md_code(f.symbol) if f.symbol is not None else "",
+            md_code(f.version) if f.version is not None else "",
+            md_text(f.message),
+        ]
+    )
+
+
+class MarkdownRenderer:
+    def render(self, report: Report) -> str:
+        blocks = [f"### elfaudit {md_text(report.command)}: {verdict(report)}"]
+        findings = sorted_findings(report)
+        libs = library_order(report)
+        if libs:
+            lines = [
+                _row(["library", "errors", "warnings", "info", "waived"]),
+                "| --- | ---: | ---: | ---: | ---: |",
+            ]
+            for lib in libs:
+                c = Counter(
+                    "waived" if f.waived is not None else f.severity.value
+                    for f in findings
+                    if f.library == lib
+                )
+                lines.append(
+                    _row(
+                        [
+                            md_text(lib),
+                            str(c["error"]),
+                            str(c["warning"]),
+                            str(c["info"]),
+                            str(c["waived"]),
+                        ]
+                    )
+                )
+            blocks.append("\n".join(lines))
+        else:
+            blocks.append("No library was audited.")
+
+        serious = [f for f in findings if f.waived is None and f.severity is not Severity.INFO]
+        if serious:
+            lines = [
+                _row(["severity", "library", "rule", "symbol", "version", "message"]),
+                "| --- | --- | --- | --- | --- | --- |",
+            ]
+            lines += [_finding_row(f) for f in serious[:MAX_LISTED]]
+            blocks.append("\n".join(lines))
+            if len(serious) > MAX_LISTED:
+                blocks.append(f"…and {len(serious) - MAX_LISTED} more")
+        elif libs:
+            blocks.append("No errors or warnings.")
+
+        if report.problems:
+            lines = ["**Could not audit:**", ""]
+            lines += [f"- {md_code(p.path)}: {md_text(p.message)}" for p in report.problems]
+            blocks.append("\n".join(lines))
+
+        info = [f for f in findings if f.waived is None and f.severity is Severity.INFO]
+        if info:
+            per_rule = Counter(f.rule for f in info)
+            noun = "finding" if len(info) == 1 else "findings"
+            lines = [f"<details><summary>{len(info)} info {noun}</summary>", ""]
+            lines += [f"- {md_code(rule)}: {n}" for rule, n in sorted(per_rule.items())]
+            lines += ["", "</details>"]
+            blocks.append("\n".join(lines))
+        return "\n\n".join(blocks) + "\n"

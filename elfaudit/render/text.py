@@ -1,0 +1,237 @@
+"""Plain-text rendering for terminals: reports and dumps (the only importer of tabulate).
+
+Small tables go through tabulate's ``simple`` format. tabulate needs ~0.3 s for a
+7000-row table, so tables longer than :data:`TABULATE_MAX_ROWS` go through
+:func:`fixed_table`, which lays out the very same ``simple`` format itself.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from tabulate import tabulate  # noqa: TID251 - tabulate's home module
+
+from elfaudit.model import Finding, LibraryABI, Report, Severity
+from elfaudit.render import library_order, sorted_findings, verdict_line
+
+TABULATE_MAX_ROWS = 200
+_MIN_PADDING = 2  # tabulate's: a header is at least this narrower than its column
+_SEP = "  "
+
+
+def _cell(value: object) -> str:
+    """A table cell on one line: None -> ``-``, newlines and tabs -> spaces, trimmed."""
+    if value is None:
+        return "-"
+    text = value if isinstance(value, str) else str(value)
+    if "\n" in text or "\r" in text or "\t" in text:
+        text = " ".join(text.replace("\t", " ").splitlines())
+    return text.strip() or "-"
+
+
+def fixed_table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], right: frozenset[int]
+) -> str:
+    """tabulate's ``simple`` format (disable_numparse, trailing spaces trimmed), computed here.
+
+    ``right`` holds the indexes of right-aligned columns. Cells must already be clean
+    single-line strings (see :func:`_cell`); widths count code points.
+    """
+    widths = [len(h) + _MIN_PADDING for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            if len(cell) > widths[i]:
+                widths[i] = len(cell)
+    last = len(headers) - 1
+
+    def line(cells: Sequence[str]) -> str:
+        out = []
+        for i, cell in enumerate(cells):
+            if i in right:
+                out.append(cell.rjust(widths[i]))
+            elif i == last:
+                out.append(cell)
+            else:
+                out.append(cell.ljust(widths[i]))
+        return _SEP.join(out).rstrip()
+
+    lines = [line(headers), _SEP.join("-" * w for w in widths)]
+    lines.extend(line(row) for row in rows)
+    return "\n".join(lines)
+
+
+def table(
+    headers: Sequence[str], rows: Sequence[Sequence[object]], right: frozenset[int] = frozenset()
+) -> str:
+    """A ``simple`` table: tabulate for small ones, :func:`fixed_table` for long ones."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    if len(cells) > TABULATE_MAX_ROWS:
+        return fixed_table(headers, cells, right)
+    colalign = tuple("right" if i in right else "left" for i in range(len(headers)))
+    out = tabulate(
+        cells,
+        headers=list(headers),
+        tablefmt="simple",
+        disable_numparse=True,
+        colalign=colalign,
+    )
+    return "\n".join(ln.rstrip() for ln in out.split("\n"))
+
+
+# --------------------------------------------------------------------------- reports
+
+
+def _findings_table(findings: Sequence[Finding], *, waived: bool) -> str:
+    headers = ["severity", "rule", "symbol", "version", "message"]
+    with_where = any(f.location is not None for f in findings)
+    if with_where:
+        headers.append("where")
+    if waived:
+        headers.append("waiver")
+    rows = []
+    for f in findings:
+        row: list[object] = [f.severity.value, f.rule, f.symbol, f.version, f.message]
+        if with_where:
+            row.append(f.location)
+        if waived:
+            row.append(f.waived)
+        rows.append(row)
+    return table(headers, rows)
+
+
+def _nodes(nodes: Sequence[str]) -> str:
+    return ", ".join(nodes) if nodes else "(none)"
+
+
+class TextRenderer:
+    """The human report. Info findings are counted unless ``verbose`` lists them."""
+
+    def __init__(self, *, verbose: bool = False) -> None:
+        self.verbose = verbose
+
+    def render(self, report: Report) -> str:
+        blocks: list[str] = []
+        libs = ", ".join(report.libraries) if report.libraries else "no libraries"
+        blocks.append(f"elfaudit {report.command}: {libs}")
+        findings = sorted_findings(report)
+        blocks.extend(
+            self._library(report, lib, [f for f in findings if f.library == lib])
+            for lib in library_order(report)
+        )
+        if report.problems:
+            lines = ["problems:"]
+            lines += [f"could not audit {p.path}: {p.message}" for p in report.problems]
+            blocks.append("\n".join(lines))
+        if report.unused_waivers:
+            lines = ["unused waivers:"]
+            lines += [f"  {w}" for w in report.unused_waivers]
+            blocks.append("\n".join(lines))
+        blocks.append(verdict_line(report))
+        return "\n\n".join(blocks) + "\n"
+
+    def _library(self, report: Report, lib: str, findings: list[Finding]) -> str:
+        parts = [f"== {lib} =="]
+        active = [f for f in findings if f.waived is None]
+        shown: list[Finding] = []
+        hidden: list[Finding] = []
+        for f in active:
+            (hidden if f.severity is Severity.INFO and not self.verbose else shown).append(f)
+        waived = [f for f in findings if f.waived is not None]
+        if shown:
+            parts.append(_findings_table(shown, waived=False))
+        if hidden:
+            per_rule = Counter(f.rule for f in hidden)
+            detail = ", ".join(f"{rule}: {n}" for rule, n in sorted(per_rule.items()))
+            noun = "finding" if len(hidden) == 1 else "findings"
+            parts.append(f"{len(hidden)} info {noun} not listed ({detail}); --verbose lists them")
+        if waived:
+            parts.append("waived:\n" + _findings_table(waived, waived=True))
+        private = sorted(
+            (p for p in report.private if p.library == lib),
+            key=lambda p: (p.old_nodes, p.new_nodes),
+        )
+        for p in private:
+            line = (
+                f"private: {_nodes(p.old_nodes)} -> {_nodes(p.new_nodes)}: "
+                f"{p.added} added, {p.removed} removed"
+            )
+            if p.symbols:
+                line += "\n" + "\n".join(f"  {s}" for s in sorted(p.symbols))
+            parts.append(line)
+        if len(parts) == 1:
+            parts.append("no findings")
+        return parts[0] + "\n" + "\n\n".join(parts[1:])
+
+
+# --------------------------------------------------------------------------- dumps
+
+
+def _library_dump(abi: LibraryABI, *, imports: bool) -> str:
+    head = [
+        ("path", abi.path),
+        ("soname", abi.soname or "-"),
+        ("machine", abi.machine),
+        ("class", f"ELF{abi.elf_class}"),
+        ("byte order", f"{abi.byte_order}-endian"),
+        ("needed", ", ".join(abi.needed) if abi.needed else "-"),
+    ]
+    if abi.version_needs:
+        by_file: dict[str, list[str]] = {}
+        for n in abi.version_needs:
+            by_file.setdefault(n.file, []).append(n.name)
+        head.append(
+            (
+                "version needs",
+                "; ".join(f"{f}: {', '.join(sorted(ns))}" for f, ns in sorted(by_file.items())),
+            )
+        )
+    if abi.sha256:
+        head.append(("sha256", abi.sha256))
+    width = max(len(k) for k, _ in head) + 2
+    parts = [f"== {abi.name} ==\n" + "\n".join(f"{k + ':':<{width}}{v}" for k, v in head)]
+
+    if abi.versions:
+        vrows = [
+            (v.index, v.name, ", ".join(v.parents) if v.parents else None, "yes" if v.base else "")
+            for v in sorted(abi.versions, key=lambda v: v.index)
+        ]
+        parts.append(
+            f"versions ({len(vrows)}):\n"
+            + table(("index", "name", "parents", "base"), vrows, frozenset({0}))
+        )
+    else:
+        parts.append("versions: none")
+
+    if abi.symbols:
+        syms = sorted(abi.symbols, key=lambda s: (s.name, s.version or "", not s.default))
+        srows = [(s.label, s.type, s.binding, s.visibility, s.size) for s in syms]
+        parts.append(
+            f"symbols ({len(srows)}):\n"
+            + table(("symbol", "type", "binding", "visibility", "size"), srows, frozenset({4}))
+        )
+    else:
+        parts.append("symbols: none")
+
+    if imports:
+        if abi.imports:
+            imps = sorted(abi.imports, key=lambda i: (i.name, i.version or "", i.file or ""))
+            irows = [
+                (
+                    i.name if i.version is None else f"{i.name}@{i.version}",
+                    i.file,
+                    "WEAK" if i.weak else "GLOBAL",
+                )
+                for i in imps
+            ]
+            parts.append(f"imports ({len(irows)}):\n" + table(("symbol", "from", "binding"), irows))
+        else:
+            parts.append("imports: none")
+    return "\n\n".join(parts)
+
+
+def render_dump_text(abis: Sequence[LibraryABI], *, imports: bool = False) -> str:
+    """Per library: a header, a versions table and a symbols table sorted by name, version."""
+    if not abis:
+        return "no libraries\n"
+    return "\n\n".join(_library_dump(a, imports=imports) for a in abis) + "\n"
