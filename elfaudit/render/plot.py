@@ -17,34 +17,43 @@ if TYPE_CHECKING:
 
 
 def lanes(graph: ReleaseGraph) -> dict[str, int]:
-    """A row per branch. A release continues its first parent's row when it is the child
-    with the longest future (so the main line stays on row 0); other children open rows."""
+    """A row per branch. A release continues its first parent's row when it is the highest
+    release among that parent's children (11.3.0 -> 11.4.0 stays on the main line, row 0,
+    while 11.3.0 -> 11.3.1 branches off); another child takes the first row that is free
+    from its fork point on, or opens a new one."""
     order = graph.releases()
-    height: dict[str, int] = {}
-    for r in reversed(order):
-        height[r] = 1 + max((height[c] for c in graph.children(r)), default=0)
     heir: dict[str, str] = {}
     for r in order:
         kids = graph.children(r)
         if kids:
-            # longest future first; on a tie, the lowest release continues the row
-            heir[r] = min(kids, key=lambda c: (-height[c], release_key(c)))
+            heir[r] = max(kids, key=release_key)
+    x = {r: i for i, r in enumerate(order)}
     lane: dict[str, int] = {}
-    next_lane = 0
+    last_x: list[int] = []  # per row: x of its rightmost release so far
+    tail: list[str] = []  # per row: that release (a row whose tail has an heir is busy)
     for r in order:
         ps = graph.parents(r)
         if ps and heir.get(ps[0]) == r:
             lane[r] = lane[ps[0]]
         else:
-            lane[r] = next_lane
-            next_lane += 1
+            # reuse the first row (below the main line) that is free from the fork point on
+            start = x[ps[0]] if ps else -1
+            free = [i for i in range(1, len(last_x)) if last_x[i] < start and tail[i] not in heir]
+            if last_x and free:
+                lane[r] = free[0]
+            else:
+                last_x.append(-1)
+                tail.append(r)
+                lane[r] = len(last_x) - 1
+        last_x[lane[r]] = x[r]
+        tail[lane[r]] = r
     return lane
 
 
 def plot_release_graph(graph: ReleaseGraph, path: str, *, title: str | None = None) -> None:
     """Write ``path`` (.svg or .png): the release DAG left to right in release order, one
-    row per branch, and below it the public symbol count of each library per release
-    (log scale), drawn along the same edges so branches show there too."""
+    row per branch; below it, one strip per library with its public symbol count per
+    release, drawn along the same edges so branches show there too."""
     ext = os.path.splitext(path)[1].lower()
     if ext not in (".svg", ".png"):
         raise GraphError(path, "plot format must be .svg or .png")
@@ -63,33 +72,50 @@ def plot_release_graph(graph: ReleaseGraph, path: str, *, title: str | None = No
     lane = lanes(graph)
     nlanes = max(lane.values()) + 1
     n = len(order)
+    libs = graph.library_names()
     heads = set(graph.heads())
     forks = {r for r in order if len(graph.children(r)) > 1}
-    step = max(1, round(n / 45))  # main-line labels: about 45 at most
-    width = min(max(9.0, 0.14 * n + 3.0), 40.0)
-    top_h = 1.4 + 0.38 * nlanes
+    step = max(1, round(n / 40))  # name about 40 main-line releases at most
+    width = min(max(9.0, 0.11 * n + 3.0), 40.0)
+    dag_h = 1.3 + 0.45 * nlanes
+    lib_h = 1.0
+    ratios = [dag_h] + [lib_h] * len(libs)
     with matplotlib.rc_context({"svg.hashsalt": "elfaudit", "font.size": 9}):
-        fig, (ax, ax2) = plt.subplots(
-            2,
+        fig, axes = plt.subplots(
+            1 + len(libs),
             1,
-            figsize=(width, top_h + 4.4),
+            figsize=(width, dag_h + lib_h * len(libs) + 1.6),
             sharex=True,
-            gridspec_kw={"height_ratios": [top_h, 3.4], "hspace": 0.12},
+            squeeze=False,
+            gridspec_kw={"height_ratios": ratios, "hspace": 0.25},
         )
         try:
+            ax = axes[0][0]
             _draw_dag(ax, graph, order, x, lane, heads, forks, step, n)
-            ax.set_ylim(-(nlanes - 1) - 0.7, 1.6)
-            ax.set_title(title or f"Release graph: {n} releases, {len(heads)} heads", loc="left")
-            _draw_sizes(ax2, graph, order, x)
+            ax.set_ylim(-(nlanes - 1) - 0.8, 1.7)
+            ax.set_title(
+                title or f"Release graph: {n} releases, {len(heads)} heads (branch tips)",
+                loc="left",
+                fontsize=11,
+            )
+            for i, lib in enumerate(libs):
+                _draw_size(axes[1 + i][0], graph, lib, i, order, x, lane, first=i == 0)
+            bottom = axes[-1][0]
             ticks = [x[r] for r in order if lane[r] == 0 and x[r] % step == 0]
-            ax2.set_xticks(ticks)
-            ax2.set_xticklabels([order[t] for t in ticks], rotation=60, ha="right", fontsize=7)
-            ax2.set_xlim(-1.5, n + 1.5)
-            fig.subplots_adjust(left=0.6 / width, right=1 - 0.3 / width, top=0.94, bottom=0.13)
+            bottom.set_xticks(ticks)
+            bottom.set_xticklabels([order[t] for t in ticks], rotation=60, ha="right", fontsize=7)
+            bottom.set_xlim(-1.5, n + 1.5)
+            bottom.set_xlabel("releases, in release order")
+            fig.subplots_adjust(
+                left=0.9 / width,
+                right=1 - 0.5 / width,
+                top=1 - 0.45 / fig.get_figheight(),
+                bottom=1.0 / fig.get_figheight(),
+            )
             if ext == ".svg":
                 fig.savefig(path, format="svg", metadata={"Date": None})
             else:
-                fig.savefig(path, format="png", dpi=110)
+                fig.savefig(path, format="png", dpi=100)
         except OSError as exc:
             raise GraphError(path, f"cannot write: {exc.strerror or exc}") from None
         finally:
@@ -130,10 +156,10 @@ def _draw_dag(
             edgecolors="white",
             linewidths=0.6,
         )
-        label = n <= 45 or r in heads or r in forks or first_of_lane
-        label = label or (main and x[r] % step == 0)
-        if label and not main and not (r in heads or first_of_lane):
-            label = False  # inside a branch only its first and last releases are named
+        if main:
+            label = n <= 45 or r in heads or r in forks or first_of_lane or x[r] % step == 0
+        else:  # a branch is named by its tip (and its first release when it is long)
+            label = n <= 45 or r in heads or (first_of_lane and _row_length(r, lane, graph) > 4)
         if label:
             ax.annotate(
                 r,
@@ -151,35 +177,69 @@ def _draw_dag(
         ax.spines[side].set_visible(False)
 
 
-def _draw_sizes(ax2: Any, graph: ReleaseGraph, order: list[str], x: dict[str, int]) -> None:
+def _row_length(first: str, lane: dict[str, int], graph: ReleaseGraph) -> int:
+    """How many releases follow ``first`` on its row (itself included), bounded by the graph."""
+    count, cur = 1, first
+    for _ in range(len(graph)):
+        nxt = [c for c in graph.children(cur) if lane[c] == lane[first]]
+        if not nxt:
+            break
+        cur = nxt[0]
+        count += 1
+    return count
+
+
+def _draw_size(
+    ax: Any,
+    graph: ReleaseGraph,
+    lib: str,
+    i: int,
+    order: list[str],
+    x: dict[str, int],
+    lane: dict[str, int],
+    *,
+    first: bool,
+) -> None:
+    """One library's public symbol count per release, drawn along the graph's edges."""
     import matplotlib.pyplot as plt
 
-    for i, lib in enumerate(graph.library_names()):
-        color = plt.get_cmap("Dark2")(i % 8)
-        pts: dict[str, int] = {}
-        for r in order:
-            rec = graph.record(r, lib)
-            if rec is not None:
-                pts[r] = len(rec.symbols)
-        for r, count in pts.items():
-            for p in graph.parents(r):
-                if p in pts:
-                    ax2.plot([x[p], x[r]], [pts[p], count], color=color, lw=1.4, zorder=2)
-        last = list(pts)[-1]
-        ax2.scatter([x[r] for r in pts], list(pts.values()), s=7, color=color, zorder=3, label=lib)
-        ax2.annotate(
-            f"{pts[last]}",
-            (x[last], pts[last]),
-            xytext=(4, 0),
-            textcoords="offset points",
-            fontsize=7,
-            color=color,
-            va="center",
-        )
-    ax2.set_yscale("log")
-    ax2.set_ylabel("public symbols (log)")
-    ax2.grid(True, which="both", axis="y", color="0.92")
-    ax2.legend(loc="upper left", fontsize=8, frameon=False, ncols=4)
-    ax2.set_xlabel("releases, in release order")
+    color = plt.get_cmap("Dark2")(i % 8)
+    pts: dict[str, int] = {}
+    for r in order:
+        rec = graph.record(r, lib)
+        if rec is not None:
+            pts[r] = len(rec.symbols)
+    for r, count in pts.items():
+        for p in graph.parents(r):
+            if p in pts:
+                main = lane[r] == 0
+                ax.plot(
+                    [x[p], x[r]],
+                    [pts[p], count],
+                    color=color,
+                    zorder=2,
+                    lw=1.4 if main else 1.0,
+                    ls="-" if main else "--",
+                    alpha=1.0 if main else 0.7,
+                )
+    ax.scatter([x[r] for r in pts], list(pts.values()), s=6, color=color, zorder=3)
+    low, high = min(pts.values()), max(pts.values())
+    pad = max(1.0, (high - low) * 0.15)
+    ax.set_ylim(max(0.0, low - pad), high + pad)
+    ax.yaxis.get_major_locator().set_params(nbins=3, integer=True)
+    ax.text(
+        0.005,
+        0.92,
+        f"{lib}: {low} to {high} public symbols" if low != high else f"{lib}: {low} public symbols",
+        transform=ax.transAxes,
+        fontsize=8,
+        color=color,
+        va="top",
+        ha="left",
+        fontweight="bold",
+    )
+    if first:
+        ax.set_title("public API size per library", loc="left", fontsize=9, color="0.3")
+    ax.grid(True, axis="y", color="0.92")
     for side in ("top", "right"):
-        ax2.spines[side].set_visible(False)
+        ax.spines[side].set_visible(False)
