@@ -1,0 +1,174 @@
+"""``compare``: one release of a library against an earlier one."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from elfaudit.model import Finding, LibraryABI, PrivateSummary, Symbol
+from elfaudit.profiles import Profile
+from elfaudit.rules import Rule
+
+_DATA_TYPES = {"OBJECT", "TLS", "COMMON"}
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    findings: tuple[Finding, ...]
+    private: PrivateSummary | None
+
+
+class _Out:
+    def __init__(self, library: str, profile: Profile) -> None:
+        self.library = library
+        self.profile = profile
+        self.findings: list[Finding] = []
+
+    def add(self, rule: Rule, node: str | None, message: str, symbol: str | None = None) -> None:
+        f = Finding(rule.id, rule.severity, self.library, symbol, node, message)
+        adjusted = self.profile.adjust(f, node)
+        if adjusted is not None:
+            self.findings.append(adjusted)
+
+
+def compare_abi(
+    old: LibraryABI, new: LibraryABI, profile: Profile, *, show_private: bool = False
+) -> Comparison:
+    """Every change from ``old`` to ``new`` that matters to programs linked against ``old``.
+
+    Keeping an old version as a hidden compat symbol (``foo@V1`` beside ``foo@@V2``)
+    is not a removal. Private nodes are summarised, not judged.
+    """
+    out = _Out(new.name, profile)
+    if (old.machine, old.elf_class, old.byte_order) != (new.machine, new.elf_class, new.byte_order):
+        out.add(
+            Rule.MACHINE_CHANGED, None,
+            f"old is {old.machine} {old.elf_class}-bit {old.byte_order}-endian, new is "
+            f"{new.machine} {new.elf_class}-bit {new.byte_order}-endian",
+        )
+    if old.soname != new.soname:
+        out.add(Rule.SONAME_CHANGED, None, f"SONAME changed from {old.soname} to {new.soname}")
+    _compare_nodes(old, new, out)
+    _compare_symbols(old, new, out)
+    findings = sorted(out.findings, key=lambda f: (f.rule, f.version or "", f.symbol or ""))
+    return Comparison(tuple(findings), _private_summary(old, new, profile, show_private))
+
+
+def _compare_nodes(old: LibraryABI, new: LibraryABI, out: _Out) -> None:
+    new_nodes = {v.name: v for v in new.versions if not v.base}
+    old_nodes = {v.name: v for v in old.versions if not v.base}
+    for name, v in old_nodes.items():
+        n = new_nodes.get(name)
+        if n is None:
+            out.add(Rule.NODE_REMOVED, name, f"version node {name} was removed")
+        elif set(n.parents) != set(v.parents):
+            out.add(
+                Rule.NODE_PARENT_CHANGED, name,
+                f"{name} inherited [{', '.join(v.parents)}], now [{', '.join(n.parents)}]",
+            )
+    for name in new_nodes:
+        if name not in old_nodes:
+            out.add(Rule.NODE_ADDED, name, f"version node {name} was added")
+
+
+def _index(symbols: tuple[Symbol, ...]) -> dict[str, dict[str | None, Symbol]]:
+    idx: dict[str, dict[str | None, Symbol]] = defaultdict(dict)
+    for s in symbols:
+        idx[s.name][s.version] = s
+    return idx
+
+
+def _compare_symbols(old: LibraryABI, new: LibraryABI, out: _Out) -> None:
+    old_idx, new_idx = _index(old.symbols), _index(new.symbols)
+    old_nodes = set(old.node_names)
+    for name, old_versions in old_idx.items():
+        new_versions = new_idx.get(name, {})
+        new_defaults = [s for s in new_versions.values() if s.default]
+        for ver, o in old_versions.items():
+            n = new_versions.get(ver)
+            if n is None:
+                _gone(o, new_versions, out)
+                continue
+            if o.default and not n.default and not new_defaults:
+                out.add(
+                    Rule.SYMBOL_DEFAULT_LOST, ver,
+                    f"{o.label} became {n.label}: it has no default version left, so new "
+                    "programs cannot link against it",
+                    name,
+                )
+            _compare_attributes(o, n, out)
+    for name, new_versions in new_idx.items():
+        old_versions = old_idx.get(name, {})
+        old_public = [v for v in old_versions if not out.profile.is_private(v)]
+        for ver, n in new_versions.items():
+            if ver in old_versions:
+                continue
+            if old_public:
+                # The name existed at another version: either reported as moved, or the
+                # compat pattern (old version kept hidden, new default added).
+                if any(v in new_versions for v in old_public):
+                    out.add(Rule.SYMBOL_ADDED, ver, f"{n.label} was added", name)
+                continue
+            if ver is not None and ver in old_nodes:
+                out.add(
+                    Rule.SYMBOL_ADDED_TO_RELEASED_NODE, ver,
+                    f"{n.label} is new, but {ver} already shipped in the old release",
+                    name,
+                )
+            else:
+                out.add(Rule.SYMBOL_ADDED, ver, f"{n.label} was added", name)
+
+
+def _gone(o: Symbol, new_versions: dict[str | None, Symbol], out: _Out) -> None:
+    moved_to = [s for s in new_versions.values() if s.default]
+    if o.default and moved_to:
+        dest = ", ".join(s.label for s in moved_to)
+        out.add(
+            Rule.SYMBOL_VERSION_CHANGED, o.version,
+            f"{o.label} moved to {dest}: programs bound to {o.version} fail to load",
+            o.name,
+        )
+    else:
+        out.add(Rule.SYMBOL_REMOVED, o.version, f"{o.label} was removed", o.name)
+
+
+def _compare_attributes(o: Symbol, n: Symbol, out: _Out) -> None:
+    if o.type != n.type:
+        out.add(
+            Rule.SYMBOL_TYPE_CHANGED, o.version, f"{o.label} changed from {o.type} to {n.type}",
+            o.name,
+        )
+    if o.binding != n.binding:
+        out.add(
+            Rule.SYMBOL_BINDING_CHANGED, o.version,
+            f"{o.label} changed binding from {o.binding} to {n.binding}", o.name,
+        )
+    if o.visibility != n.visibility:
+        out.add(
+            Rule.SYMBOL_VISIBILITY_CHANGED, o.version,
+            f"{o.label} changed visibility from {o.visibility} to {n.visibility}", o.name,
+        )
+    if o.type in _DATA_TYPES and n.type == o.type and o.size != n.size:
+        out.add(
+            Rule.SYMBOL_SIZE_CHANGED, o.version,
+            f"{o.label} changed size from {o.size} to {n.size} bytes", o.name,
+        )
+
+
+def _private_summary(
+    old: LibraryABI, new: LibraryABI, profile: Profile, show_private: bool
+) -> PrivateSummary | None:
+    def private(abi: LibraryABI) -> tuple[tuple[str, ...], set[str]]:
+        nodes = tuple(n for n in abi.node_names if profile.is_private(n))
+        names = {s.name for s in abi.symbols if s.version is not None and s.version in nodes}
+        return nodes, names
+
+    old_nodes, old_names = private(old)
+    new_nodes, new_names = private(new)
+    if not old_nodes and not new_nodes:
+        return None
+    added, removed = new_names - old_names, old_names - new_names
+    listed: tuple[str, ...] = ()
+    if show_private:
+        listed = tuple([f"+{s}" for s in sorted(added)] + [f"-{s}" for s in sorted(removed)])
+    return PrivateSummary(new.name, old_nodes, new_nodes, len(added), len(removed), listed)

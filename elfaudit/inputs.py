@@ -1,0 +1,67 @@
+"""Turn what the user names (ELF file, JSON snapshot, .deb, .rpm, directory) into ABIs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from elfaudit.errors import InputError
+from elfaudit.model import LibraryABI
+
+_PACKAGE_SUFFIXES = (".deb", ".udeb", ".ddeb", ".rpm")
+
+
+def _head(path: str, n: int = 64) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(n)
+    except IsADirectoryError:
+        return b""
+    except OSError as exc:
+        raise InputError(path, exc.strerror or str(exc)) from exc
+
+
+def kind_of(path: str) -> str:
+    """``dir``, ``package``, ``snapshot`` or ``elf`` (anything else is read as ELF)."""
+    if not os.path.lexists(path):
+        raise InputError(path, "no such file or directory")
+    if os.path.isdir(path):
+        return "dir"
+    head = _head(path)
+    if path.endswith(_PACKAGE_SUFFIXES) or head.startswith((b"!<arch>\n", b"\xed\xab\xee\xdb")):
+        return "package"
+    from elfaudit.snapshot import looks_like_snapshot
+
+    if looks_like_snapshot(head):
+        return "snapshot"
+    return "elf"
+
+
+def load_libraries(path: str | os.PathLike[str]) -> list[LibraryABI]:
+    """Every versioned shared library a path stands for, read into the model.
+
+    Raises :class:`InputError` (one line naming the file) when nothing usable is there.
+    """
+    p = os.fspath(path)
+    kind = kind_of(p)
+    if kind == "snapshot":
+        from elfaudit.snapshot import read_snapshot
+
+        return read_snapshot(p)
+    if kind == "elf":
+        from elfaudit.elf import read_library
+
+        return [read_library(p)]
+    from elfaudit.elf import read_library_bytes
+    from elfaudit.packages import find_libraries
+
+    found = find_libraries(p)
+    if not found:
+        what = "directory" if kind == "dir" else "package"
+        raise InputError(p, f"no shared libraries found in this {what}")
+    libs = [read_library_bytes(item.data, item.origin) for item in found]
+    return sorted(libs, key=lambda a: a.name)
+
+
+def display_name(path: str) -> str:
+    return Path(path).name

@@ -1,0 +1,187 @@
+"""Profiles: which version nodes are stable, weaker or private, kept as validated data.
+
+A profile is JSON (``elfaudit/data/profiles/*.json`` or any file given with
+``--profile PATH``). It is checked on load; a bad file is a :class:`ProfileError`
+naming the file, never a traceback.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from elfaudit.errors import ProfileError
+from elfaudit.model import Finding, NodeClass, Severity
+
+FORMAT = "elfaudit-profile"
+BUILTIN = ("libvirt", "generic")
+_KEYS = {
+    "format", "format_version", "name", "description", "sonames", "nodes", "chain",
+    "exact_listing", "private_nodes", "waivers",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    name: str
+    description: str
+    sonames: tuple[str, ...]
+    nodes: tuple[tuple[str, NodeClass], ...]  # (fnmatch pattern, class), first match wins
+    chain: bool  # public nodes must form one numerically increasing chain per prefix
+    exact_listing: bool  # a public symbol matched only by a wildcard counts as not listed
+    private_nodes: tuple[tuple[str, str], ...]  # (soname, template with {release})
+    waivers: str | None  # a file name under data/waivers, or a path
+    source: str
+
+    def node_class(self, node: str | None) -> NodeClass:
+        """The class of a version node; unversioned symbols are public."""
+        if node is None:
+            return NodeClass.PUBLIC
+        for pattern, cls in self.nodes:
+            if fnmatch.fnmatchcase(node, pattern):
+                return cls
+        return NodeClass.PUBLIC
+
+    def is_private(self, node: str | None) -> bool:
+        return self.node_class(node) is NodeClass.PRIVATE
+
+    def private_node_for(self, soname: str | None, release: str) -> str | None:
+        for so, template in self.private_nodes:
+            if so == soname:
+                return template.replace("{release}", release)
+        return None
+
+    def adjust(self, finding: Finding, node: str | None) -> Finding | None:
+        """Apply the node's class to a finding: weaker nodes warn, private ones are exempt.
+
+        Returns None when the finding is exempt. Info findings are never raised.
+        """
+        cls = self.node_class(node)
+        if cls is NodeClass.PRIVATE:
+            return None
+        if cls is NodeClass.WEAK and finding.severity is Severity.ERROR:
+            return _replace_severity(finding, Severity.WARNING)
+        return finding
+
+
+def _replace_severity(f: Finding, sev: Severity) -> Finding:
+    from dataclasses import replace
+
+    return replace(f, severity=sev)
+
+
+def _fail(path: str, why: str) -> ProfileError:
+    return ProfileError(path, f"invalid profile: {why}")
+
+
+def parse_profile(doc: Any, source: str) -> Profile:
+    if not isinstance(doc, dict):
+        raise _fail(source, "not a JSON object")
+    unknown = set(doc) - _KEYS
+    if unknown:
+        raise _fail(source, f"unknown key(s) {', '.join(sorted(unknown))}")
+    if doc.get("format") != FORMAT or doc.get("format_version") != 1:
+        raise _fail(source, f'expected "format": "{FORMAT}", "format_version": 1')
+    name = doc.get("name")
+    if not isinstance(name, str) or not name:
+        raise _fail(source, "'name' must be a non-empty string")
+    sonames = doc.get("sonames", [])
+    if not isinstance(sonames, list) or not all(isinstance(s, str) for s in sonames):
+        raise _fail(source, "'sonames' must be a list of strings")
+    nodes_raw = doc.get("nodes")
+    if not isinstance(nodes_raw, list) or not nodes_raw:
+        raise _fail(source, "'nodes' must be a non-empty list")
+    nodes: list[tuple[str, NodeClass]] = []
+    for i, n in enumerate(nodes_raw):
+        if not isinstance(n, dict) or set(n) != {"pattern", "class"}:
+            raise _fail(source, f"nodes[{i}] must have exactly 'pattern' and 'class'")
+        if not isinstance(n["pattern"], str) or not n["pattern"]:
+            raise _fail(source, f"nodes[{i}].pattern must be a non-empty string")
+        try:
+            cls = NodeClass(n["class"])
+        except ValueError:
+            raise _fail(
+                source, f"nodes[{i}].class must be one of public, weak, private"
+            ) from None
+        nodes.append((n["pattern"], cls))
+    for key in ("chain", "exact_listing"):
+        if not isinstance(doc.get(key, False), bool):
+            raise _fail(source, f"'{key}' must be true or false")
+    priv = doc.get("private_nodes", {})
+    if not isinstance(priv, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and "{release}" in v for k, v in priv.items()
+    ):
+        raise _fail(source, "'private_nodes' maps sonames to templates containing {release}")
+    waivers = doc.get("waivers")
+    if waivers is not None and not isinstance(waivers, str):
+        raise _fail(source, "'waivers' must be a file name or null")
+    desc = doc.get("description", "")
+    if not isinstance(desc, str):
+        raise _fail(source, "'description' must be a string")
+    return Profile(
+        name=name,
+        description=desc,
+        sonames=tuple(sonames),
+        nodes=tuple(nodes),
+        chain=bool(doc.get("chain", False)),
+        exact_listing=bool(doc.get("exact_listing", False)),
+        private_nodes=tuple(sorted(priv.items())),
+        waivers=waivers,
+        source=source,
+    )
+
+
+def _load_file(path: str) -> Profile:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ProfileError(path, exc.strerror or str(exc)) from exc
+    except UnicodeDecodeError as exc:
+        raise _fail(path, f"not UTF-8 text ({exc.reason})") from exc
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _fail(path, f"not valid JSON (line {exc.lineno}: {exc.msg})") from exc
+    return parse_profile(doc, path)
+
+
+@lru_cache(maxsize=None)
+def builtin(name: str) -> Profile:
+    ref = resources.files("elfaudit") / "data" / "profiles" / f"{name}.json"
+    return parse_profile(json.loads(ref.read_text(encoding="utf-8")), f"<builtin:{name}>")
+
+
+def load_profile(name_or_path: str) -> Profile:
+    """A built-in profile by name (``libvirt``, ``generic``) or a profile file by path."""
+    if name_or_path in BUILTIN:
+        return builtin(name_or_path)
+    if "/" in name_or_path or name_or_path.endswith(".json"):
+        return _load_file(name_or_path)
+    raise ProfileError(
+        name_or_path, f"unknown profile (built-in: {', '.join(BUILTIN)}; or give a .json path)"
+    )
+
+
+def profile_for(soname: str | None, override: str | None = None) -> Profile:
+    """The profile to judge a library with: ``override`` if given, else by SONAME."""
+    if override:
+        return load_profile(override)
+    for name in BUILTIN:
+        prof = builtin(name)
+        if soname is not None and soname in prof.sonames:
+            return prof
+    return builtin("generic")
+
+
+def waivers_path(profile: Profile) -> str | None:
+    """Filesystem path of the profile's shipped waivers file, if it has one."""
+    if profile.waivers is None:
+        return None
+    if profile.source.startswith("<builtin:"):
+        return str(resources.files("elfaudit") / "data" / "waivers" / profile.waivers)
+    return str(Path(profile.source).parent / profile.waivers)

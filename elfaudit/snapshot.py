@@ -1,0 +1,185 @@
+"""JSON snapshots of a library's ABI: what ``elfaudit dump --format json`` writes.
+
+A snapshot can stand in for the ELF file everywhere a library is accepted
+(``compare OLD.json NEW.so``), so reading one back is as strict as reading ELF.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from elfaudit.errors import SnapshotError
+from elfaudit.model import ImportedSymbol, LibraryABI, Symbol, VersionDef, VersionNeed
+
+SCHEMA_VERSION = 1
+KIND = "elfaudit-dump"
+
+
+def library_to_dict(abi: LibraryABI, *, imports: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "path": abi.path,
+        "sha256": abi.sha256,
+        "soname": abi.soname,
+        "needed": list(abi.needed),
+        "machine": abi.machine,
+        "class": abi.elf_class,
+        "byte_order": abi.byte_order,
+        "versions": [
+            {"name": v.name, "index": v.index, "parents": list(v.parents), "base": v.base}
+            for v in abi.versions
+        ],
+        "version_needs": [
+            {"file": n.file, "name": n.name, "index": n.index, "weak": n.weak}
+            for n in abi.version_needs
+        ],
+        "symbols": [
+            {
+                "name": s.name,
+                "version": s.version,
+                "default": s.default,
+                "type": s.type,
+                "binding": s.binding,
+                "visibility": s.visibility,
+                "size": s.size,
+            }
+            for s in abi.symbols
+        ],
+    }
+    if imports:
+        out["imports"] = [
+            {"name": i.name, "version": i.version, "file": i.file, "weak": i.weak}
+            for i in abi.imports
+        ]
+    return out
+
+
+def dump_document(abis: Iterable[LibraryABI], *, imports: bool = False) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": KIND,
+        "libraries": [library_to_dict(a, imports=imports) for a in abis],
+    }
+
+
+def _req(d: dict[str, Any], key: str, typ: type | tuple[type, ...], where: str) -> Any:
+    if key not in d:
+        raise ValueError(f"{where}: missing '{key}'")
+    val = d[key]
+    if not isinstance(val, typ) or (isinstance(val, bool) and typ is int):
+        raise ValueError(f"{where}: '{key}' has the wrong type")
+    return val
+
+
+def library_from_dict(d: Any, where: str = "library") -> LibraryABI:
+    if not isinstance(d, dict):
+        raise ValueError(f"{where}: not an object")
+    versions = []
+    for i, v in enumerate(_req(d, "versions", list, where)):
+        w = f"{where}.versions[{i}]"
+        if not isinstance(v, dict):
+            raise ValueError(f"{w}: not an object")
+        parents = _req(v, "parents", list, w)
+        if not all(isinstance(p, str) for p in parents):
+            raise ValueError(f"{w}: 'parents' must be strings")
+        versions.append(
+            VersionDef(
+                name=_req(v, "name", str, w),
+                index=_req(v, "index", int, w),
+                parents=tuple(parents),
+                base=_req(v, "base", bool, w),
+            )
+        )
+    symbols = []
+    for i, s in enumerate(_req(d, "symbols", list, where)):
+        w = f"{where}.symbols[{i}]"
+        if not isinstance(s, dict):
+            raise ValueError(f"{w}: not an object")
+        symbols.append(
+            Symbol(
+                name=_req(s, "name", str, w),
+                version=_req(s, "version", (str, type(None)), w),
+                default=_req(s, "default", bool, w),
+                type=_req(s, "type", str, w),
+                binding=_req(s, "binding", str, w),
+                visibility=_req(s, "visibility", str, w),
+                size=_req(s, "size", int, w),
+            )
+        )
+    needs = []
+    for i, n in enumerate(d.get("version_needs", [])):
+        w = f"{where}.version_needs[{i}]"
+        if not isinstance(n, dict):
+            raise ValueError(f"{w}: not an object")
+        needs.append(
+            VersionNeed(
+                file=_req(n, "file", str, w),
+                name=_req(n, "name", str, w),
+                index=_req(n, "index", int, w),
+                weak=bool(n.get("weak", False)),
+            )
+        )
+    imports = []
+    for i, m in enumerate(d.get("imports", [])):
+        w = f"{where}.imports[{i}]"
+        if not isinstance(m, dict):
+            raise ValueError(f"{w}: not an object")
+        imports.append(
+            ImportedSymbol(
+                name=_req(m, "name", str, w),
+                version=_req(m, "version", (str, type(None)), w),
+                file=_req(m, "file", (str, type(None)), w),
+                weak=bool(m.get("weak", False)),
+            )
+        )
+    needed = _req(d, "needed", list, where)
+    if not all(isinstance(n, str) for n in needed):
+        raise ValueError(f"{where}: 'needed' must be strings")
+    elf_class = _req(d, "class", int, where)
+    if elf_class not in (32, 64):
+        raise ValueError(f"{where}: 'class' must be 32 or 64")
+    byte_order = _req(d, "byte_order", str, where)
+    if byte_order not in ("little", "big"):
+        raise ValueError(f"{where}: 'byte_order' must be little or big")
+    return LibraryABI(
+        path=str(d.get("path") or where),
+        soname=_req(d, "soname", (str, type(None)), where),
+        needed=tuple(needed),
+        machine=_req(d, "machine", str, where),
+        elf_class=elf_class,
+        byte_order=byte_order,
+        versions=tuple(versions),
+        symbols=tuple(symbols),
+        version_needs=tuple(needs),
+        imports=tuple(imports),
+        sha256=d.get("sha256") if isinstance(d.get("sha256"), str) else None,
+    )
+
+
+def looks_like_snapshot(head: bytes) -> bool:
+    """True when a file's first bytes look like JSON rather than ELF or an archive."""
+    return head.lstrip()[:1] == b"{"
+
+
+def read_snapshot(path: str | Path) -> list[LibraryABI]:
+    """Read a ``dump --format json`` document (one or several libraries)."""
+    p = str(path)
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SnapshotError(p, exc.strerror or str(exc)) from exc
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SnapshotError(p, f"not a valid JSON snapshot ({exc})") from exc
+    try:
+        if not isinstance(doc, dict) or doc.get("kind") != KIND:
+            raise ValueError(f"not an elfaudit dump (expected \"kind\": \"{KIND}\")")
+        if doc.get("schema_version") != SCHEMA_VERSION:
+            raise ValueError(f"unsupported schema_version {doc.get('schema_version')!r}")
+        libs = doc.get("libraries")
+        if not isinstance(libs, list) or not libs:
+            raise ValueError("'libraries' must be a non-empty list")
+        return [library_from_dict(lib, f"libraries[{i}]") for i, lib in enumerate(libs)]
+    except ValueError as exc:
+        raise SnapshotError(p, f"invalid snapshot: {exc}") from exc
