@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from elfaudit.model import Finding, LibraryABI, PrivateSummary, Symbol
+from elfaudit.model import DATA_TYPES, Finding, LibraryABI, PrivateSummary, Symbol
 from elfaudit.profiles import Profile
 from elfaudit.rules import Rule
-
-_DATA_TYPES = {"OBJECT", "TLS", "COMMON"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +146,7 @@ def _compare_attributes(o: Symbol, n: Symbol, out: _Out) -> None:
             Rule.SYMBOL_VISIBILITY_CHANGED, o.version,
             f"{o.label} changed visibility from {o.visibility} to {n.visibility}", o.name,
         )
-    if o.type in _DATA_TYPES and n.type == o.type and o.size != n.size:
+    if o.type in DATA_TYPES and n.type == o.type and o.size != n.size:
         out.add(
             Rule.SYMBOL_SIZE_CHANGED, o.version,
             f"{o.label} changed size from {o.size} to {n.size} bytes", o.name,

@@ -77,6 +77,10 @@ class VersionNeed:
     weak: bool = False
 
 
+# Symbol types whose st_size is part of the ABI (a function's size is just code length).
+DATA_TYPES = frozenset({"OBJECT", "TLS", "COMMON"})
+
+
 @dataclass(frozen=True, slots=True)
 class Symbol:
     """One exported (defined, non-local) dynamic symbol.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import fnmatch
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -150,7 +150,7 @@ def _load_file(path: str) -> Profile:
     return parse_profile(doc, path)
 
 
-@lru_cache(maxsize=None)
+@cache
 def builtin(name: str) -> Profile:
     ref = resources.files("elfaudit") / "data" / "profiles" / f"{name}.json"
     return parse_profile(json.loads(ref.read_text(encoding="utf-8")), f"<builtin:{name}>")

@@ -77,6 +77,7 @@ import networkx as nx  # noqa: TID251 - networkx lives here only
 
 from elfaudit.errors import GraphError
 from elfaudit.model import (
+    DATA_TYPES,
     LibraryABI,
     Symbol,
     VersionDef,
@@ -114,9 +115,11 @@ class SymbolRecord(NamedTuple):
 
     @classmethod
     def from_symbol(cls, sym: Symbol) -> SymbolRecord:
-        return cls(
-            sym.name, sym.version, sym.default, sym.type, sym.binding, sym.visibility, sym.size
-        )
+        # A function's st_size is its code length: it changes with every build and is no
+        # part of the ABI, so only data objects keep theirs (else every release would
+        # store every function again).
+        size = sym.size if sym.type in DATA_TYPES else 0
+        return cls(sym.name, sym.version, sym.default, sym.type, sym.binding, sym.visibility, size)
 
     def to_symbol(self) -> Symbol:
         return _to_symbol(self)

@@ -23,7 +23,7 @@ class RuleSpec:
     guarantee: str  # what promise or fact of dynamic linking the rule enforces
 
 
-E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
+E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 
 class Rule(Enum):
@@ -142,10 +142,10 @@ class Rule(Enum):
         "Only builds for the same architecture can be compared.",
     )
     SYMBOL_ADDED = RuleSpec(
-        "symbol-added", I, "compare", "A new symbol was exported.", "New API may be added."
+        "symbol-added", INFO, "compare", "A new symbol was exported.", "New API may be added."
     )
     NODE_ADDED = RuleSpec(
-        "node-added", I, "compare", "A new version node was defined.", "New API may be added."
+        "node-added", INFO, "compare", "A new version node was defined.", "New API may be added."
     )
     # ---- packages and trees
     LIBRARY_REMOVED = RuleSpec(
@@ -154,7 +154,7 @@ class Rule(Enum):
         "Programs linked against it cannot start.",
     )
     LIBRARY_ADDED = RuleSpec(
-        "library-added", I, "package",
+        "library-added", INFO, "package",
         "A shared library (by SONAME) appears in the new package.",
         "New libraries may be added.",
     )
@@ -246,7 +246,7 @@ class Rule(Enum):
         "Only documented API may be exported.",
     )
     API_ADDED = RuleSpec(
-        "api-added", I, "api", "An API item was added.", "New API may be added."
+        "api-added", INFO, "api", "An API item was added.", "New API may be added."
     )
     # ---- Debian symbols files (symbols-file --check)
     SYMBOLS_FILE_MISSING_SYMBOL = RuleSpec(

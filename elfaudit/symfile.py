@@ -605,7 +605,8 @@ def parse_script_text(text: str, path: str, *, warnings: list[str] | None = None
     return _parse(text, path, _Registry(), warnings)
 
 
-def _read(path: str) -> str:
+def read_text(path: str) -> str:
+    """A script file as text; unreadable or non-UTF-8 files are InputError."""
     try:
         with open(path, encoding="utf-8") as f:
             return f.read()
@@ -619,7 +620,7 @@ def parse_script(
     path: str | os.PathLike[str], *, warnings: list[str] | None = None
 ) -> VersionScript:
     """Read and parse a version script file (see :func:`parse_script_text`)."""
-    return parse_script_text(_read(str(path)), str(path), warnings=warnings)
+    return parse_script_text(read_text(str(path)), str(path), warnings=warnings)
 
 
 # --------------------------------------------------------------------------- private fragments
@@ -760,7 +761,7 @@ def load_scripts(
     fragments: list[tuple[str, tuple[ScriptEntry, ...]]] = []
     for p in paths:
         path = str(p)
-        text = _read(path)
+        text = read_text(path)
         fast = _fast_fragment(text, path)
         if fast is not None:
             fragments.append((path, fast))

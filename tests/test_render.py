@@ -164,7 +164,8 @@ def test_load_schema() -> None:
 @pytest.mark.parametrize(
     ("report", "expected"),
     [
-        (empty_report(), "NO CHANGE"),
+        (empty_report(), "CLEAN"),
+        (empty_report("compare"), "NO CHANGE"),
         (Report("compare", ("l",), (Finding("symbol-added", INFO, "l", "s", "V", "m"),)),
          "COMPATIBLE"),
         (Report("compare", ("l",), (Finding("symbol-removed", E, "l", "s", "V", "m",
@@ -179,7 +180,7 @@ def test_verdict_agrees_with_exit_code(report: Report, expected: str) -> None:
     assert verdict(report) == expected
     code = exit_code(report)
     assert (expected == "INCOMPATIBLE") == bool(code & 8)
-    assert (expected == "NO CHANGE") == (code == 0 and not report.findings)
+    assert (expected in ("NO CHANGE", "CLEAN")) == (code == 0 and not report.findings)
 
 
 # --------------------------------------------------------------------------- text
@@ -746,9 +747,9 @@ def test_empty_report_renders_valid(fmt: str) -> None:
     out = render_report(empty_report(), fmt)
     assert out.endswith("\n")
     if fmt == "text":
-        assert out == "elfaudit check: no libraries\n\nverdict: NO CHANGE\n"
+        assert out == "elfaudit check: no libraries\n\nverdict: CLEAN\n"
     elif fmt == "markdown":
-        assert out == "### elfaudit check: NO CHANGE\n\nNo library was audited.\n"
+        assert out == "### elfaudit check: CLEAN\n\nNo library was audited.\n"
     elif fmt == "json":
         doc = json.loads(out)
         validate(doc, "report")

@@ -234,7 +234,7 @@ def verdict(report: Report) -> str:
 
     INCOMPATIBLE (an active error), COULD NOT AUDIT (a problem, no active error),
     COMPATIBLE WITH WARNINGS, COMPATIBLE (only info and/or waived findings),
-    NO CHANGE (nothing found at all).
+    NO CHANGE (compare found nothing at all), CLEAN (other commands found nothing).
     """
     active = report.active
     if any(f.severity is Severity.ERROR for f in active):
@@ -245,7 +245,7 @@ def verdict(report: Report) -> str:
         return "COMPATIBLE WITH WARNINGS"
     if report.findings:
         return "COMPATIBLE"
-    return "NO CHANGE"
+    return "NO CHANGE" if report.command == "compare" else "CLEAN"
 
 
 def verdict_line(report: Report) -> str:
@@ -259,3 +259,36 @@ def junit_families(report: Report, library: str) -> list[str]:
     wanted = set(COMMAND_FAMILIES.get(report.command, ()))
     wanted |= {rule_family(f.rule) for f in report.findings if f.library == library}
     return [*(f for f in FAMILIES if f in wanted), *sorted(wanted - set(FAMILIES))]
+
+
+TABLE_FORMATS: tuple[str, ...] = ("text", "json")
+
+
+def render_table(
+    title: str | None,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    fmt: str,
+    *,
+    footer: Sequence[str] = (),
+    kind: str = "elfaudit-table",
+) -> str:
+    """A plain table (graph show, provides, needs...) as text or as JSON rows."""
+    if fmt == "json":
+        keys = [h.lower().replace(" ", "_") for h in headers]
+        doc = {
+            "schema_version": 1,
+            "kind": kind,
+            "title": title,
+            "rows": [dict(zip(keys, row, strict=True)) for row in rows],
+            "notes": list(footer),
+        }
+        return dumps_json(doc)
+    if fmt != "text":
+        raise ValueError(f"unknown table format {fmt!r} (choose from {', '.join(TABLE_FORMATS)})")
+    from elfaudit.render.text import table
+
+    parts = [title] if title else []
+    parts.append(table(headers, rows) if rows else "(nothing)")
+    parts.extend(footer)
+    return "\n".join(parts) + "\n"

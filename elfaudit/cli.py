@@ -1,0 +1,417 @@
+"""The command line: parse, call the API, render, exit with abidiff's bitmask.
+
+Exit status: 0 no finding; 1 could not audit (bad input); 3 usage error;
+4 findings of warning or info severity only; 12 at least one error finding.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from elfaudit import __version__
+from elfaudit.errors import ElfauditError
+from elfaudit.model import EXIT_ERROR, EXIT_INCOMPATIBLE, EXIT_USAGE, Report, exit_code
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+REPORT_FORMATS = ("text", "json", "junit", "sarif", "markdown")
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"elfaudit: error: {message}", err=True)
+    raise SystemExit(EXIT_ERROR)
+
+
+def write_output(text: str, output: str | None) -> None:
+    """Write to stdout, or atomically to a file (never a half-written file)."""
+    if output is None or output == "-":
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    directory = os.path.dirname(os.path.abspath(output))
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".elfaudit-", suffix=".tmp")
+    except OSError as exc:
+        _fail(f"{output}: {exc.strerror or exc}")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, output)
+    except OSError as exc:
+        os.unlink(tmp)
+        _fail(f"{output}: {exc.strerror or exc}")
+
+
+def emit(report: Report, fmt: str, output: str | None) -> int:
+    from elfaudit.render import render_report
+
+    write_output(render_report(report, fmt), output)
+    for problem in report.problems:
+        click.echo(f"elfaudit: error: {problem.path}: {problem.message}", err=True)
+    return exit_code(report)
+
+
+def format_option(choices: Sequence[str] = REPORT_FORMATS) -> Callable[[F], F]:
+    return click.option(
+        "--format", "fmt", type=click.Choice(list(choices)), default="text",
+        show_default=True, help="Output format.",
+    )
+
+
+def output_option(f: F) -> F:
+    return click.option(
+        "-o", "--output", type=click.Path(dir_okay=False, writable=True),
+        help="Write the report to this file (atomically) instead of stdout.",
+    )(f)
+
+
+def profile_option(f: F) -> F:
+    return click.option(
+        "--profile",
+        help="Profile name (libvirt, generic) or path to a profile JSON. "
+        "Default: chosen from each library's SONAME.",
+    )(f)
+
+
+def waiver_options(f: F) -> F:
+    f = click.option(
+        "--waivers", "waivers", multiple=True, type=click.Path(dir_okay=False),
+        help="A waivers file (repeatable). Waived findings are still reported.",
+    )(f)
+    return click.option(
+        "--no-default-waivers", is_flag=True,
+        help="Do not apply the waivers shipped with the profile.",
+    )(f)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="elfaudit")
+def cli() -> None:
+    """Audit the versioned ABI of ELF shared libraries (libvirt first).
+
+    Inputs may be ELF files, JSON snapshots from `elfaudit dump --format json`,
+    .deb or .rpm packages, or directory trees.
+
+    \b
+    Exit status (abidiff's bitmask):
+      0  no finding          4  warnings or info only
+      1  could not audit     12 at least one error-severity finding
+      3  usage error
+    """
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@format_option(("text", "json"))
+@click.option("--imports", is_flag=True, help="Also list undefined (imported) symbols in JSON.")
+@output_option
+def dump(paths: tuple[str, ...], fmt: str, imports: bool, output: str | None) -> int:
+    """Show what libraries export: SONAME, version nodes, symbols.
+
+    `--format json` writes a snapshot that `compare` accepts in place of the library.
+    """
+    from elfaudit.audit import run_dump
+    from elfaudit.render import render_dump
+
+    abis = run_dump(paths)
+    write_output(render_dump(abis, fmt, imports=imports), output)
+    return 0
+
+
+@cli.command()
+@click.argument("libs", nargs=-1, required=True)
+@click.option(
+    "--script", "scripts", multiple=True, required=True, type=click.Path(dir_okay=False),
+    help="A version script the library was built from (repeatable). libvirt's private "
+    "fragments (libvirt_private.syms) are merged into the generated private node.",
+)
+@click.option(
+    "--private-node",
+    help="Name of the node private fragments are wrapped in "
+    "(default: the library's own private node, e.g. LIBVIRT_PRIVATE_9.0.0).",
+)
+@profile_option
+@waiver_options
+@format_option()
+@output_option
+def check(
+    libs: tuple[str, ...],
+    scripts: tuple[str, ...],
+    private_node: str | None,
+    profile: str | None,
+    waivers: tuple[str, ...],
+    no_default_waivers: bool,
+    fmt: str,
+    output: str | None,
+) -> int:
+    """Check built libraries against the version scripts they were built from."""
+    from elfaudit.audit import WaiverOptions, run_check
+
+    report = run_check(
+        libs, scripts, profile=profile, private_node=private_node,
+        waivers=WaiverOptions(waivers, not no_default_waivers),
+    )
+    return emit(report, fmt, output)
+
+
+@cli.command()
+@click.argument("old")
+@click.argument("new")
+@click.option("--show-private", is_flag=True, help="List private-node churn symbol by symbol.")
+@profile_option
+@waiver_options
+@format_option()
+@output_option
+def compare(
+    old: str,
+    new: str,
+    show_private: bool,
+    profile: str | None,
+    waivers: tuple[str, ...],
+    no_default_waivers: bool,
+    fmt: str,
+    output: str | None,
+) -> int:
+    """Compare two releases: libraries, snapshots, packages or trees (paired by SONAME)."""
+    from elfaudit.audit import WaiverOptions, run_compare
+
+    report = run_compare(
+        old, new, profile=profile, show_private=show_private,
+        waivers=WaiverOptions(waivers, not no_default_waivers),
+    )
+    return emit(report, fmt, output)
+
+
+
+# ---------------------------------------------------------------------------- release graph
+
+
+def graph_option(f: F) -> F:
+    return click.option(
+        "--graph", "graph_path", type=click.Path(dir_okay=False),
+        help="Release graph file. Default: $ELFAUDIT_GRAPH, else ./elfaudit-graph.json if it "
+        "exists, else the libvirt graph shipped with elfaudit.",
+    )(f)
+
+
+def release_options(f: F) -> F:
+    f = click.option(
+        "--parent", "parents", multiple=True,
+        help="Release this one follows (repeatable). Default: the newest recorded release "
+        "that sorts before it.",
+    )(f)
+    return click.option(
+        "--release",
+        help="Name of the release being judged or recorded (e.g. 12.9.0). "
+        "Default: the upstream version of a single .deb given as input.",
+    )(f)
+
+
+@cli.group()
+def graph() -> None:
+    """Keep the history of releases and judge new builds against all of it."""
+
+
+@graph.command("record")
+@click.argument("libs", nargs=-1, required=True)
+@release_options
+@graph_option
+@profile_option
+@click.option("--replace", is_flag=True, help="Overwrite a release of the same name.")
+@click.option("--note", help="A note stored with the release.")
+def graph_record(
+    libs: tuple[str, ...],
+    release: str | None,
+    parents: tuple[str, ...],
+    graph_path: str | None,
+    profile: str | None,
+    replace: bool,
+    note: str | None,
+) -> int:
+    """Add a release (libraries, snapshots, packages or trees) to the graph."""
+    from elfaudit.audit import record_release
+
+    path, rel, chosen = record_release(
+        libs, release=release, parents=parents, graph_path=graph_path, profile=profile,
+        replace_existing=replace, note=note,
+    )
+    after = f" after {', '.join(chosen)}" if chosen else " as a root"
+    click.echo(f"recorded {rel}{after} in {path}", err=True)
+    return 0
+
+
+@graph.command("check")
+@click.argument("libs", nargs=-1, required=True)
+@release_options
+@graph_option
+@profile_option
+@waiver_options
+@format_option()
+@output_option
+def graph_check_cmd(
+    libs: tuple[str, ...],
+    release: str | None,
+    parents: tuple[str, ...],
+    graph_path: str | None,
+    profile: str | None,
+    waivers: tuple[str, ...],
+    no_default_waivers: bool,
+    fmt: str,
+    output: str | None,
+) -> int:
+    """Judge a new build against every earlier release in the graph (not only its parent)."""
+    from elfaudit.audit import WaiverOptions, run_graph_check
+
+    report = run_graph_check(
+        libs, release=release, parents=parents, graph_path=graph_path, profile=profile,
+        waivers=WaiverOptions(waivers, not no_default_waivers),
+    )
+    return emit(report, fmt, output)
+
+
+@graph.command("show")
+@graph_option
+@profile_option
+@format_option(("text", "json"))
+@output_option
+def graph_show(graph_path: str | None, profile: str | None, fmt: str, output: str | None) -> int:
+    """Releases in order: per library, public symbols and nodes, growth, breakage."""
+    from elfaudit.audit import graph_show_table
+
+    write_output(graph_show_table(graph_path, profile=profile, fmt=fmt), output)
+    return 0
+
+
+@graph.command("introduced")
+@click.argument("symbol")
+@graph_option
+@click.option("--library", help="Only this SONAME.")
+@format_option(("text", "json"))
+def graph_introduced(symbol: str, graph_path: str | None, library: str | None, fmt: str) -> int:
+    """In which release (and node) a public symbol first shipped."""
+    from elfaudit.audit import introduced_table
+
+    text, found = introduced_table(symbol, graph_path, library=library, fmt=fmt)
+    write_output(text, None)
+    return 0 if found else EXIT_ERROR
+
+
+@graph.command("export")
+@graph_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["dot", "graphml", "json"]), default="dot",
+    show_default=True,
+)
+@output_option
+def graph_export(graph_path: str | None, fmt: str, output: str | None) -> int:
+    """Write the release DAG as Graphviz dot, GraphML or JSON."""
+    from elfaudit.audit import export_graph
+
+    write_output(export_graph(graph_path, fmt), output)
+    return 0
+
+
+@graph.command("plot")
+@graph_option
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True),
+    help="Picture to write: .svg or .png.",
+)
+@click.option("--title", help="Title of the picture.")
+def graph_plot(graph_path: str | None, output: str, title: str | None) -> int:
+    """Draw the release DAG and the public API size per release (needs matplotlib)."""
+    from elfaudit.audit import plot_graph
+
+    plot_graph(graph_path, output, title=title)
+    click.echo(f"wrote {output}", err=True)
+    return 0
+
+
+@cli.command()
+@click.argument("libs", nargs=-1, required=True)
+@click.option(
+    "--script", "scripts", multiple=True, required=True, type=click.Path(dir_okay=False),
+    help="Version script the libraries were built from (repeatable).",
+)
+@release_options
+@graph_option
+@click.option("--private-node", help="Node the private fragments are wrapped in.")
+@click.option(
+    "--record", is_flag=True,
+    help="When the verdict has no error, record the release in the graph.",
+)
+@profile_option
+@waiver_options
+@format_option()
+@output_option
+def gate(
+    libs: tuple[str, ...],
+    scripts: tuple[str, ...],
+    release: str | None,
+    parents: tuple[str, ...],
+    graph_path: str | None,
+    private_node: str | None,
+    record: bool,
+    profile: str | None,
+    waivers: tuple[str, ...],
+    no_default_waivers: bool,
+    fmt: str,
+    output: str | None,
+) -> int:
+    """The release manager's one command: `check` against the scripts plus `graph check`
+    against the whole history, one report, one exit code."""
+    from elfaudit.audit import WaiverOptions, record_release, run_gate
+
+    report = run_gate(
+        libs, scripts, release=release, parents=parents, graph_path=graph_path,
+        profile=profile, private_node=private_node,
+        waivers=WaiverOptions(waivers, not no_default_waivers),
+    )
+    rc = emit(report, fmt, output)
+    if record:
+        if rc & EXIT_INCOMPATIBLE == EXIT_INCOMPATIBLE or rc & EXIT_ERROR:
+            click.echo("elfaudit: not recorded: the gate failed", err=True)
+        else:
+            path, rel, chosen = record_release(
+                libs, release=release, parents=parents, graph_path=graph_path, profile=profile
+            )
+            click.echo(f"recorded {rel} after {', '.join(chosen) or 'nothing'} in {path}",
+                       err=True)
+    return rc
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """Console entry point: map every outcome onto the documented exit codes."""
+    try:
+        rc = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except click.UsageError as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE)
+    except click.exceptions.Abort:
+        click.echo("elfaudit: aborted", err=True)
+        sys.exit(EXIT_ERROR)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_ERROR)
+    except ElfauditError as exc:
+        click.echo(f"elfaudit: error: {exc.message}", err=True)
+        sys.exit(EXIT_ERROR)
+    except KeyboardInterrupt:
+        click.echo("elfaudit: interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(EXIT_ERROR)
+    except Exception as exc:  # a bug: still one line and exit 1, traceback on request
+        if os.environ.get("ELFAUDIT_DEBUG"):
+            raise
+        click.echo(
+            f"elfaudit: internal error: {type(exc).__name__}: {exc} "
+            "(set ELFAUDIT_DEBUG=1 for a traceback, and please report it)",
+            err=True,
+        )
+        sys.exit(EXIT_ERROR)
+    sys.exit(rc if isinstance(rc, int) else 0)

@@ -1,0 +1,265 @@
+"""``graph check``: judge a new build against every release before it, not only its parent."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from elfaudit.compare import compare_abi
+from elfaudit.model import Finding, LibraryABI, NodeClass, Severity, VersionTag, release_key
+from elfaudit.profiles import Profile, profile_for
+from elfaudit.releases import ReleaseGraph
+from elfaudit.rules import Rule
+
+WaiverFn = Callable[[list[Finding], str], Sequence[Finding]]
+
+# What a new build must keep from every ancestor. Additions are judged against the
+# parents only (they are news, not breakage), and released-node additions separately.
+_AGAINST_ALL = {
+    Rule.SYMBOL_REMOVED.id,
+    Rule.SYMBOL_VERSION_CHANGED.id,
+    Rule.SYMBOL_DEFAULT_LOST.id,
+    Rule.SYMBOL_TYPE_CHANGED.id,
+    Rule.SYMBOL_BINDING_CHANGED.id,
+    Rule.SYMBOL_VISIBILITY_CHANGED.id,
+    Rule.SYMBOL_SIZE_CHANGED.id,
+    Rule.NODE_REMOVED.id,
+    Rule.NODE_PARENT_CHANGED.id,
+    Rule.SONAME_CHANGED.id,
+    Rule.MACHINE_CHANGED.id,
+}
+_AGAINST_PARENTS = {Rule.SYMBOL_ADDED.id, Rule.NODE_ADDED.id}
+
+
+def release_numbers(release: str) -> tuple[int, ...]:
+    """``debian/11.3.0-2~bpo12+1`` -> (11, 3, 0): the upstream version a release carries."""
+    return release_key(release)[0][:3]
+
+
+def upstream_version(release: str) -> str:
+    m = re.search(r"\d+(?:\.\d+)*", release)
+    return m.group(0) if m else release
+
+
+def default_parents(graph: ReleaseGraph, release: str) -> list[str]:
+    """The newest recorded release that sorts before ``release`` (numerically)."""
+    key = release_key(release)
+    earlier = [r for r in graph.releases() if release_key(r) < key and r != release]
+    if not earlier:
+        return []
+    # Prefer an upstream release over a distro build of the same version.
+    return [max(earlier, key=lambda r: (release_key(r)[0], "/" not in r, r))]
+
+
+@dataclass(frozen=True, slots=True)
+class GraphVerdict:
+    release: str
+    parents: tuple[str, ...]
+    ancestors: tuple[str, ...]
+    findings: tuple[Finding, ...]
+
+
+def graph_check(
+    graph: ReleaseGraph,
+    libs: Sequence[LibraryABI],
+    release: str,
+    parents: Sequence[str] | None = None,
+    *,
+    profile: str | None = None,
+) -> GraphVerdict:
+    """Every way ``libs`` (the build of ``release``) breaks a promise of an earlier release."""
+    if parents is not None:
+        chosen = list(parents)
+    elif release in graph:  # re-judging a recorded release: against its recorded history
+        chosen = graph.parents(release)
+    else:
+        chosen = default_parents(graph, release)
+    ancestors: set[str] = set()
+    for p in chosen:
+        graph.release(p)  # raises GraphError for an unknown parent
+        ancestors |= {p, *graph.ancestor_set(p)}
+    ordered = [r for r in graph.releases() if r in ancestors]
+    findings: list[Finding] = []
+    for abi in libs:
+        prof = profile_for(abi.soname, profile)
+        findings.extend(_judge_library(graph, abi, release, chosen, ordered, prof))
+    findings.sort(key=lambda f: (f.library, f.rule, f.version or "", f.symbol or ""))
+    return GraphVerdict(release, tuple(chosen), tuple(ordered), tuple(findings))
+
+
+def _judge_library(
+    graph: ReleaseGraph,
+    abi: LibraryABI,
+    release: str,
+    parents: list[str],
+    ancestors: list[str],
+    prof: Profile,
+) -> list[Finding]:
+    seen: dict[tuple[str, str | None, str | None], Finding] = {}
+    since: dict[tuple[str, str | None, str | None], list[str]] = {}
+    for anc in ancestors:
+        old = graph.library(anc, abi.name)
+        if old is None:
+            continue
+        wanted = _AGAINST_ALL | (_AGAINST_PARENTS if anc in parents else set())
+        for f in compare_abi(old, abi, prof).findings:
+            if f.rule not in wanted:
+                continue
+            key = (f.rule, f.symbol, f.version)
+            since.setdefault(key, []).append(anc)
+            seen.setdefault(key, f)
+    out = []
+    for key, f in seen.items():
+        rels = since[key]
+        if f.rule in _AGAINST_ALL:
+            more = f" (and {len(rels) - 1} more)" if len(rels) > 1 else ""
+            f = _with_message(f, f"{f.message} [against {rels[0]}{more}]")
+        out.append(f)
+    out.extend(_released_node_additions(graph, abi, ancestors, prof))
+    out.extend(_node_names(graph, abi, release, ancestors, prof))
+    return out
+
+
+def _with_message(f: Finding, message: str) -> Finding:
+    from dataclasses import replace
+
+    return replace(f, message=message)
+
+
+def _released_node_additions(
+    graph: ReleaseGraph, abi: LibraryABI, ancestors: list[str], prof: Profile
+) -> list[Finding]:
+    """A symbol in a node that some ancestor shipped without it (even if a parent had it)."""
+    out: list[Finding] = []
+    reported: set[tuple[str, str]] = set()
+    for anc in ancestors:
+        shipped = graph.released_nodes(abi.name, [anc])
+        for s in abi.symbols:
+            if s.version is None or s.version not in shipped or (s.name, s.version) in reported:
+                continue
+            if s.name in shipped[s.version]:
+                continue
+            reported.add((s.name, s.version))
+            f = Finding(
+                Rule.SYMBOL_ADDED_TO_RELEASED_NODE.id, Severity.ERROR, abi.name, s.name,
+                s.version,
+                f"{s.label} is not in {s.version} as release {anc} shipped it: a symbol "
+                "must go into a new node",
+            )
+            adjusted = prof.adjust(f, s.version)
+            if adjusted is not None:
+                out.append(adjusted)
+    return out
+
+
+def _node_names(
+    graph: ReleaseGraph, abi: LibraryABI, release: str, ancestors: list[str], prof: Profile
+) -> list[Finding]:
+    out: list[Finding | None] = []
+    rel = release_numbers(release)
+    shipped_nodes: set[str] = set()
+    for anc in ancestors:
+        rec = graph.record(anc, abi.name)
+        if rec is not None:
+            shipped_nodes.update(rec.node_names())
+    for node in abi.node_names:
+        cls = prof.node_class(node)
+        tag = VersionTag.parse(node)
+        if cls is NodeClass.PRIVATE or not tag.numbers:
+            continue
+        nums = tag.numbers[:3]
+        if rel and nums > rel:
+            out.append(
+                _adjusted(prof, node, Finding(
+                    Rule.NODE_ABOVE_RELEASE.id, Severity.ERROR, abi.name, None, node,
+                    f"{node} is named for a release after {release}, the one being built",
+                ))
+            )
+        if node in shipped_nodes:
+            continue
+        for anc in ancestors:
+            if graph.record(anc, abi.name) is None:
+                continue
+            if nums <= release_numbers(anc):
+                out.append(
+                    _adjusted(prof, node, Finding(
+                        Rule.NODE_NAMED_FOR_SHIPPED_RELEASE.id, Severity.ERROR, abi.name, None,
+                        node,
+                        f"{node} is new, but release {anc} already shipped without it: "
+                        f"programs needing {node} would accept {anc}",
+                    ))
+                )
+                break
+    template = prof.private_node_for(abi.soname, upstream_version(release))
+    if template is not None:
+        private = [n for n in abi.node_names if prof.is_private(n)]
+        if private and template not in private:
+            out.append(
+                Finding(
+                    Rule.PRIVATE_NODE_MISNAMED.id, Severity.WARNING, abi.name, None,
+                    private[0], f"the private node is {', '.join(private)}; building "
+                    f"{release} should name it {template}",
+                )
+            )
+    return [f for f in out if f is not None]
+
+
+def _adjusted(prof: Profile, node: str, f: Finding) -> Finding | None:
+    return prof.adjust(f, node)
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseRow:
+    """One line of ``graph show``: a release's library and what its incoming edges did."""
+
+    release: str
+    parents: tuple[str, ...]
+    library: str
+    symbols: int
+    nodes: int
+    newest_node: str | None
+    added: int
+    removed: int
+    breaks: tuple[Finding, ...]  # errors/warnings on incoming edges (waivers applied)
+
+
+def graph_summary(
+    graph: ReleaseGraph, *, profile: str | None = None, apply: WaiverFn | None = None
+) -> list[ReleaseRow]:
+    """Every release in order with, per library, its size, growth and incoming breakage."""
+    rows: list[ReleaseRow] = []
+    for rel in graph.releases():
+        record = graph.release(rel)
+        parents = tuple(graph.parents(rel))
+        for soname in record.library_names:
+            abi = graph.library(rel, soname)
+            assert abi is not None
+            prof = profile_for(abi.soname, profile)
+            public = [n for n in abi.node_names if not prof.is_private(n)]
+            newest = max(public, key=VersionTag.parse) if public else None
+            breaks: list[Finding] = []
+            added = removed = 0
+            for i, par in enumerate(parents):
+                old = graph.library(par, soname)
+                if old is None:
+                    continue
+                found = list(compare_abi(old, abi, prof).findings)
+                if apply is not None:
+                    found = list(apply(found, rel))
+                breaks.extend(
+                    f for f in found if f.severity is not Severity.INFO and f.waived is None
+                )
+                if i == 0:
+                    new_names = {(s.name, s.version) for s in abi.symbols}
+                    old_names = {(s.name, s.version) for s in old.symbols}
+                    added, removed = len(new_names - old_names), len(old_names - new_names)
+            if not parents or all(graph.record(p, soname) is None for p in parents):
+                added = len(abi.symbols)
+            rows.append(
+                ReleaseRow(
+                    rel, parents, soname, len(abi.symbols), len(public), newest, added, removed,
+                    tuple(breaks),
+                )
+            )
+    return rows

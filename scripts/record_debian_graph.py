@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Rebuild the shipped release graph from Debian's real libvirt0 packages.
+
+    python scripts/record_debian_graph.py [--graph PATH] [--cache DIR]
+
+Fetches libvirt0 (amd64) for every suite in data/debian-releases.json with
+scripts/fetch_debian.py and records each with elfaudit itself, in this shape:
+
+    7.0.0 (bullseye) -> 9.0.0 (bookworm) -> 11.3.0 (trixie) -> <sid's release>
+                                         \\-> debian/<bookworm-backports version>
+
+The backport is a branch: trixie's libvirt rebuilt for bookworm. Sid floats; when it
+carries the same upstream release as trixie it is recorded as debian/<version> after
+trixie. Anyone can rerun this to extend the history; the file is deterministic JSON,
+so `git diff` shows what a run changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from elfaudit.audit import shipped_graph_path  # noqa: E402
+from elfaudit.inputs import load_libraries  # noqa: E402
+from elfaudit.packages import deb_metadata  # noqa: E402
+from elfaudit.profiles import builtin  # noqa: E402
+from elfaudit.releases import ReleaseGraph  # noqa: E402
+
+# suite -> (how the release is named, which suite's release it follows)
+SHAPE = {
+    "bullseye": ("upstream", None),
+    "bookworm": ("upstream", "bullseye"),
+    "trixie": ("upstream", "bookworm"),
+    "bookworm-backports": ("debian", "bookworm"),
+    "sid": ("upstream", "trixie"),
+}
+
+
+def upstream(version: str) -> str:
+    return version.split(":", 1)[-1].rsplit("-", 1)[0].split("+", 1)[0].split("~", 1)[0]
+
+
+def fetch(cache: str | None) -> dict[str, Path]:
+    cmd = [sys.executable, str(ROOT / "scripts" / "fetch_debian.py"), "--package", "libvirt0"]
+    for suite in SHAPE:
+        cmd += ["--suite", suite]
+    if cache:
+        cmd += ["--cache", cache]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    debs: dict[str, Path] = {}
+    for line in out.splitlines():
+        suite, arch, _version, path = line.split("\t")
+        if arch == "amd64":
+            debs[suite] = Path(path)
+    return debs
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    ap.add_argument("--graph", default=shipped_graph_path(), help="graph file to (re)write")
+    ap.add_argument("--cache", help="fetch cache (see scripts/fetch_debian.py)")
+    args = ap.parse_args()
+    debs = fetch(args.cache)
+    graph = ReleaseGraph(args.graph)
+    names: dict[str, str] = {}
+    for suite, (style, after) in SHAPE.items():
+        deb = debs.get(suite)
+        if deb is None:
+            print(f"skipped {suite}: no package fetched", file=sys.stderr)
+            continue
+        version = deb_metadata(str(deb))["Version"]
+        name = upstream(version) if style == "upstream" else f"debian/{version}"
+        if name in graph:  # sid carrying trixie's release: record the Debian build
+            name = f"debian/{version}"
+        parents = [names[after]] if after in names else []
+        graph.add_release(
+            name, load_libraries(str(deb)), parents, source=deb.name,
+            note=f"Debian {suite} libvirt0 {version} (amd64)",
+            is_private=builtin("libvirt").is_private,
+        )
+        names[suite] = name
+        print(f"recorded {name} from {deb.name}" + (f" after {parents[0]}" if parents else ""))
+    Path(args.graph).parent.mkdir(parents=True, exist_ok=True)
+    graph.save(args.graph)
+    print(f"wrote {args.graph}: {len(graph)} releases")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
