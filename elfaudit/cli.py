@@ -20,7 +20,7 @@ from elfaudit.model import EXIT_ERROR, EXIT_INCOMPATIBLE, EXIT_USAGE, Report, ex
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-REPORT_FORMATS = ("text", "json", "junit", "sarif", "markdown")
+REPORT_FORMATS: tuple[str, ...] = ("text", "json", "junit", "sarif", "markdown")
 
 
 def _fail(message: str) -> NoReturn:
@@ -50,17 +50,32 @@ def write_output(text: str, output: str | None) -> None:
 def emit(report: Report, fmt: str, output: str | None) -> int:
     from elfaudit.render import render_report
 
-    write_output(render_report(report, fmt), output)
+    verbose = bool(click.get_current_context().meta.get("elfaudit.verbose"))
+    write_output(render_report(report, fmt, verbose=verbose), output)
     for problem in report.problems:
         click.echo(f"elfaudit: error: {problem.path}: {problem.message}", err=True)
     return exit_code(report)
 
 
+def _remember_verbose(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    ctx.meta["elfaudit.verbose"] = value
+
+
 def format_option(choices: Sequence[str] = REPORT_FORMATS) -> Callable[[F], F]:
-    return click.option(
-        "--format", "fmt", type=click.Choice(list(choices)), default="text",
-        show_default=True, help="Output format.",
-    )
+    def decorate(f: F) -> F:
+        f = click.option(
+            "--format", "fmt", type=click.Choice(list(choices)), default="text",
+            show_default=True, help="Output format.",
+        )(f)
+        if tuple(choices) == REPORT_FORMATS:
+            f = click.option(
+                "-v", "--verbose", is_flag=True, expose_value=False,
+                callback=_remember_verbose,
+                help="List info findings one by one (text and JUnit).",
+            )(f)
+        return f
+
+    return decorate
 
 
 def output_option(f: F) -> F:
@@ -387,7 +402,10 @@ def gate(
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Console entry point: map every outcome onto the documented exit codes."""
     try:
-        rc = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+        rc = cli.main(
+            args=list(argv) if argv is not None else None, prog_name="elfaudit",
+            standalone_mode=False,
+        )
     except click.UsageError as exc:
         exc.show()
         sys.exit(EXIT_USAGE)

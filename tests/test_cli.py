@@ -1,0 +1,173 @@
+"""Golden CLI tests: args in, exact stdout / stderr / exit code out.
+
+Each case in ``tests/golden/<name>.json`` holds ``args``, ``stdout``, ``stderr`` and
+``rc``. Arguments may name inputs as ``{lib:NAME}`` (a library built with gcc from the
+sources below), ``{file:NAME}`` (a bad input written below) or ``{tmp}``; outputs are
+compared with the temporary directory replaced by ``<tmp>``. The real process is run
+(``python -m elfaudit``) so exit codes and stderr are exactly what users get.
+
+To re-record after an intended change: ``ELFAUDIT_UPDATE_GOLDEN=1 pytest tests/test_cli.py``
+and review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import BuildLib
+
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = bool(os.environ.get("ELFAUDIT_UPDATE_GOLDEN"))
+
+C = "int foo(void){return 1;}\nint bar(void){return 2;}\nint tab[4];\n"
+MAP = "LIBT_1.0 { global: foo; bar; tab; local: *; };\n"
+LIBS: dict[str, tuple[str, str | None, str]] = {
+    "old": (C, MAP, "libt.so.1"),
+    "rebuild": (C, MAP, "libt.so.1"),
+    "removed": (
+        "int foo(void){return 1;}\nint tab[8];\n",
+        "LIBT_1.0 { global: foo; tab; local: *; };\n",
+        "libt.so.1",
+    ),
+    "added": (
+        C + "int baz(void){return 3;}\n",
+        MAP + "LIBT_2.0 { global: baz; } LIBT_1.0;\n",
+        "libt.so.1",
+    ),
+    "unversioned": (C, None, "libu.so.1"),
+}
+SCRIPTS = {
+    "good.map": MAP,
+    "ghost.map": "LIBT_1.0 {\n  global:\n    foo; bar; tab;\n    ghost;\n  local: *;\n};\n",
+    "broken.map": "LIBT_1.0 {\n  global:\n    foo\n};\n",
+    "waivers.json": json.dumps(
+        {
+            "format": "elfaudit-waivers",
+            "format_version": 1,
+            "waivers": [
+                {"rule": "symbol-removed", "symbol": "bar", "reason": "dropped on purpose"},
+                {"rule": "symbol-removed", "symbol": "never", "reason": "stale"},
+            ],
+        }
+    ),
+    "random.bin": None,
+    "empty.so": "",
+    "bad.json": '{"schema_version": 1, "kind": "elfaudit-dump", "libraries": [{}]}\n',
+    "bad.deb": None,
+    "graph.json": '{"format": "elfaudit-release-graph", "format_version": 1, "releas',
+}
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory, build_lib: BuildLib) -> Path:
+    d = tmp_path_factory.mktemp("cli")
+    for name, (src, vmap, soname) in LIBS.items():
+        (d / f"{name}.so").write_bytes(build_lib(src, vmap, soname=soname).read_bytes())
+    for name, text in SCRIPTS.items():
+        if text is not None:
+            (d / name).write_text(text)
+    rnd = bytes((i * 7919 + 13) % 251 for i in range(4096))
+    (d / "random.bin").write_bytes(rnd)
+    (d / "bad.deb").write_bytes(b"!<arch>\n" + rnd[:100])
+    (d / "emptydir").mkdir()
+    (d / "truncated.so").write_bytes((d / "old.so").read_bytes()[:1000])
+    return d
+
+
+def _expand(arg: str, d: Path) -> str:
+    arg = re.sub(r"\{lib:(\w+)\}", lambda m: str(d / f"{m.group(1)}.so"), arg)
+    arg = re.sub(r"\{file:([\w.]+)\}", lambda m: str(d / m.group(1)), arg)
+    return arg.replace("{tmp}", str(d))
+
+
+def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("ELFAUDIT_GRAPH", "ELFAUDIT_DEBUG")}
+    env["COLUMNS"] = "200"
+    return subprocess.run(
+        [sys.executable, "-m", "elfaudit", *args],
+        capture_output=True, text=True, cwd=cwd, env=env, timeout=120,
+    )
+
+
+CASES = sorted(p.stem for p in GOLDEN.glob("*.json"))
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_golden(case: str, workdir: Path) -> None:
+    path = GOLDEN / f"{case}.json"
+    spec = json.loads(path.read_text())
+    proc = run_cli([_expand(a, workdir) for a in spec["args"]], workdir)
+    got = {
+        "stdout": proc.stdout.replace(str(workdir), "<tmp>"),
+        "stderr": proc.stderr.replace(str(workdir), "<tmp>"),
+        "rc": proc.returncode,
+    }
+    if UPDATE:
+        spec.update(got)
+        path.write_text(json.dumps(spec, indent=2, sort_keys=True) + "\n")
+    assert got == {k: spec[k] for k in ("stdout", "stderr", "rc")}
+
+
+def test_every_error_is_one_line_without_traceback(workdir: Path) -> None:
+    """Bad input of every kind: one line on stderr naming the file, exit 1."""
+    cases = [
+        ["dump", "{file:missing.so}"],
+        ["dump", "{file:random.bin}"],
+        ["dump", "{file:empty.so}"],
+        ["dump", "{file:truncated.so}"],
+        ["dump", "{file:emptydir}"],
+        ["dump", "{file:bad.deb}"],
+        ["compare", "{file:bad.json}", "{lib:old}"],
+        ["check", "{lib:old}", "--script", "{file:broken.map}"],
+        ["check", "{lib:old}", "--script", "{file:missing.map}"],
+        ["compare", "{lib:old}", "{lib:rebuild}", "--waivers", "{file:broken.map}"],
+        ["graph", "show", "--graph", "{file:graph.json}"],
+        ["compare", "{lib:old}", "{lib:old}", "--profile", "{file:bad.json}"],
+    ]
+    for args in cases:
+        expanded = [_expand(a, workdir) for a in args]
+        proc = run_cli(expanded, workdir)
+        lines = proc.stderr.splitlines()
+        assert proc.returncode == 1, (args, proc.stderr)
+        assert len(lines) == 1 and "Traceback" not in proc.stderr, (args, proc.stderr)
+        named = [a for a in expanded if a.startswith(str(workdir))]
+        assert any(n in lines[0] for n in named), (args, lines[0])
+
+
+def test_output_file_is_not_written_on_bad_input(workdir: Path) -> None:
+    out = workdir / "report.json"
+    out.write_text("previous\n")
+    proc = run_cli(["compare", str(workdir / "random.bin"), str(workdir / "old.so"),
+                    "--format", "json", "-o", str(out)], workdir)
+    assert proc.returncode == 1
+    assert out.read_text() == "previous\n"
+    assert not [p for p in workdir.iterdir() if p.name.startswith(".elfaudit-")]
+    proc = run_cli(["compare", str(workdir / "old.so"), str(workdir / "removed.so"),
+                    "--format", "json", "-o", str(out)], workdir)
+    assert proc.returncode == 12 and proc.stdout == ""
+    assert json.loads(out.read_text())["exit_code"] == 12
+
+
+def test_installed_entry_point_and_package_data(tmp_path: Path) -> None:
+    """The console script works outside the checkout, with its data files."""
+    code = (
+        "import elfaudit, elfaudit.profiles as p, elfaudit.audit as a, os;"
+        "print(elfaudit.__file__);"
+        "print(p.builtin('libvirt').name, os.path.exists(a.shipped_graph_path()))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=tmp_path, check=True)
+    assert proc.stdout.splitlines()[1] == "libvirt True"
+
+
+def test_help_lists_every_command(workdir: Path) -> None:
+    proc = run_cli(["--help"], workdir)
+    assert proc.returncode == 0
+    for cmd in ("dump", "check", "compare", "graph", "gate"):
+        assert re.search(rf"^\s+{cmd}\s", proc.stdout, re.M), cmd
