@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 
 from elfaudit import symfile
 from elfaudit.model import (
@@ -185,34 +186,42 @@ def _check_duplicates(script: VersionScript, out: _Collector) -> None:
 
 def _check_chain(named: list[ScriptNode], profile: Profile, out: _Collector) -> None:
     """Each public/weak node inherits the previous node of its family; names increase."""
-    previous: dict[str, ScriptNode] = {}
-    for n in named:
-        assert n.name is not None
-        if profile.node_class(n.name) is NodeClass.PRIVATE:
+    where = {n.name: n.location for n in named}
+    pairs = [(n.name, n.parents) for n in named if n.name is not None]
+    for node, message in chain_breaks(pairs, profile):
+        out.add(Rule.SCRIPT_CHAIN_BROKEN, node, message, location=where[node])
+
+
+def chain_breaks(
+    nodes: Sequence[tuple[str, tuple[str, ...]]], profile: Profile
+) -> list[tuple[str, str]]:
+    """``(node, message)`` for each break of the per-family chain (see :func:`self_check`).
+
+    The same rule ``check`` applies to version scripts, on ``(name, parents)`` pairs in
+    definition order, so it works on binaries too.
+    """
+    out: list[tuple[str, str]] = []
+    previous: dict[str, str] = {}
+    for name, parents in nodes:
+        if profile.node_class(name) is NodeClass.PRIVATE:
             continue
-        tag = VersionTag.parse(n.name)
+        tag = VersionTag.parse(name)
         prev = previous.get(tag.prefix)
         if prev is None:
-            if n.parents:
-                out.add(
-                    Rule.SCRIPT_CHAIN_BROKEN, n.name,
-                    f"{n.name} is the first {tag.prefix} node but inherits "
-                    f"{', '.join(n.parents)}",
-                    location=n.location,
+            if parents:
+                out.append(
+                    (
+                        name,
+                        f"{name} is the first {tag.prefix} node but inherits {', '.join(parents)}",
+                    )
                 )
         else:
-            assert prev.name is not None
-            if n.parents != (prev.name,):
-                got = ", ".join(n.parents) or "nothing"
-                out.add(
-                    Rule.SCRIPT_CHAIN_BROKEN, n.name,
-                    f"{n.name} inherits {got}; the chain needs the previous node {prev.name}",
-                    location=n.location,
+            if tuple(parents) != (prev,):
+                got = ", ".join(parents) or "nothing"
+                out.append(
+                    (name, f"{name} inherits {got}; the chain needs the previous node {prev}")
                 )
-            if not tag.numbers or tag <= VersionTag.parse(prev.name):
-                out.add(
-                    Rule.SCRIPT_CHAIN_BROKEN, n.name,
-                    f"{n.name} does not sort after the previous node {prev.name}",
-                    location=n.location,
-                )
-        previous[tag.prefix] = n
+            if not tag.numbers or tag <= VersionTag.parse(prev):
+                out.append((name, f"{name} does not sort after the previous node {prev}"))
+        previous[tag.prefix] = name
+    return out

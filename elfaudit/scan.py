@@ -1,0 +1,267 @@
+"""``scan``: audit many libraries or packages at once, in parallel, in a stable order.
+
+Each input (an ELF file, a snapshot, a .deb/.rpm, or a directory expanded into those) is audited
+on its own by ``audit_one(path) -> ScanItem``, in a pool of worker processes (all cores by
+default). Results come back in input order whatever the order the workers finish in, so two
+runs give the same report. An input that cannot be read becomes a :class:`~elfaudit.model.Problem`
+of its item, never a crash of the scan; a worker that dies takes only its own inputs down.
+
+The default per-input audit, :func:`audit_path`, reads the input's libraries and runs
+:func:`self_check` on each: the checks that need no version script or earlier release.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, replace
+
+from elfaudit.check import chain_breaks
+from elfaudit.errors import ElfauditError
+from elfaudit.model import Finding, LibraryABI, Problem, Report
+from elfaudit.profiles import Profile, profile_for
+from elfaudit.rules import Rule
+
+__all__ = [
+    "ScanItem",
+    "ScanResult",
+    "audit_path",
+    "expand_inputs",
+    "scan",
+    "self_check",
+]
+
+_PACKAGE_SUFFIXES = (".deb", ".udeb", ".ddeb", ".rpm")
+_ELF_MAGIC = b"\x7fELF"
+
+
+@dataclass(frozen=True, slots=True)
+class ScanItem:
+    """The outcome for one input."""
+
+    path: str
+    libraries: tuple[str, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    worker: int | None = None  # pid of the process that audited it (set by scan)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    inputs: tuple[str, ...]  # after directory expansion, in order
+    items: tuple[ScanItem, ...]  # one per input, same order
+    jobs: int  # worker processes used (1: ran in this process)
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return tuple(f for item in self.items for f in item.findings)
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        return tuple(p for item in self.items for p in item.problems)
+
+    @property
+    def workers(self) -> frozenset[int]:
+        return frozenset(i.worker for i in self.items if i.worker is not None)
+
+    def report(self, command: str = "scan") -> Report:
+        libs = tuple(lib for item in self.items for lib in item.libraries)
+        return Report(command, libs, self.findings, (), self.problems)
+
+
+# --------------------------------------------------------------------------- self check
+
+
+def self_check(abi: LibraryABI, profile: Profile) -> list[Finding]:
+    """Checks one library can pass alone, with no version script and no earlier release.
+
+    - ``symbol-unversioned``: exported without a version although the library defines nodes;
+    - ``symbol-not-default``: exported only as hidden ``name@NODE`` (new programs cannot link);
+    - ``script-chain-broken`` (profiles with ``chain``): in ``.gnu.version_d`` order, each
+      public or weak node inherits exactly the previous node of its prefix family (the first
+      of a family inherits nothing) and node names increase numerically.
+
+    Findings go through ``profile.adjust``: private nodes are exempt, weak nodes warn.
+    """
+    out: list[Finding] = []
+    name = abi.name
+
+    def add(rule: Rule, node: str | None, message: str, symbol: str | None = None) -> None:
+        f = Finding(rule.id, rule.severity, name, symbol, node, message)
+        adjusted = profile.adjust(f, node)
+        if adjusted is not None:
+            out.append(adjusted)
+
+    if abi.versioned:
+        for s in abi.symbols:
+            if s.version is None:
+                add(
+                    Rule.SYMBOL_UNVERSIONED,
+                    None,
+                    f"{s.name} is exported without a version although {name} defines versions",
+                    s.name,
+                )
+    has_default = {s.name for s in abi.symbols if s.default and s.version is not None}
+    for s in abi.symbols:
+        if s.version is not None and not s.default and s.name not in has_default:
+            add(
+                Rule.SYMBOL_NOT_DEFAULT,
+                s.version,
+                f"{s.name} is exported only as {s.label} (hidden): new programs cannot link it",
+                s.name,
+            )
+    if profile.chain:
+        for node, message in chain_breaks(
+            [(v.name, v.parents) for v in abi.versions if not v.base], profile
+        ):
+            add(Rule.SCRIPT_CHAIN_BROKEN, node, message)
+    return sorted(out, key=lambda f: (f.rule, f.version or "", f.symbol or ""))
+
+
+def audit_path(path: str) -> ScanItem:
+    """Default ``audit_one``: read every library ``path`` stands for and self-check each."""
+    from elfaudit.inputs import load_libraries
+
+    libs = load_libraries(path)
+    findings: list[Finding] = []
+    for abi in libs:
+        findings.extend(self_check(abi, profile_for(abi.soname)))
+    return ScanItem(path, tuple(a.name for a in libs), tuple(findings))
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def _is_elf(path: str) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == _ELF_MAGIC
+    except OSError:
+        return False
+
+
+def _looks_like_library(name: str) -> bool:
+    from elfaudit.packages import is_library_name
+
+    return is_library_name(name)
+
+
+def _walk(root: str) -> Iterator[str]:
+    """Every file under ``root``, sorted, without following directory symlinks."""
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames.sort()
+        for f in sorted(filenames):
+            yield os.path.join(dirpath, f)
+
+
+def expand_inputs(paths: Sequence[str]) -> list[str]:
+    """Replace each directory by the inputs it holds.
+
+    A directory containing ``.deb``/``.rpm`` files (at any depth) stands for those packages;
+    otherwise for every ELF shared library in its tree (``*.so``, ``*.so.N``...), each real
+    file once (a symlink and its target count once, under the first name in sorted order).
+    Other paths are kept as given, so that unreadable ones are reported, not dropped.
+    """
+    out: list[str] = []
+    for p in paths:
+        if not os.path.isdir(p):
+            out.append(p)
+            continue
+        files = list(_walk(p))
+        packages = [f for f in files if f.endswith(_PACKAGE_SUFFIXES) and os.path.isfile(f)]
+        if packages:
+            out.extend(packages)
+            continue
+        seen: set[str] = set()
+        for f in files:
+            if not _looks_like_library(os.path.basename(f)) or not os.path.isfile(f):
+                continue
+            real = os.path.realpath(f)
+            if real in seen or not _is_elf(f):
+                continue
+            seen.add(real)
+            out.append(f)
+    return out
+
+
+# --------------------------------------------------------------------------- running
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def _run_one(audit_one: Callable[[str], ScanItem], path: str) -> ScanItem:
+    """Run one audit; failures become Problems (exceptions need not pickle back)."""
+    pid = os.getpid()
+    try:
+        item: object = audit_one(path)
+    except ElfauditError as exc:
+        return ScanItem(path, problems=(Problem(path, exc.message),), worker=pid)
+    except MemoryError:
+        return ScanItem(path, problems=(Problem(path, "out of memory"),), worker=pid)
+    except Exception as exc:  # an audit bug must not take the other inputs down
+        why = f"internal error: {type(exc).__name__}: {_one_line(exc)}"
+        return ScanItem(path, problems=(Problem(path, why),), worker=pid)
+    if not isinstance(item, ScanItem):
+        why = f"internal error: audit returned {type(item).__name__}, not ScanItem"
+        return ScanItem(path, problems=(Problem(path, why),), worker=pid)
+    return replace(item, worker=pid)
+
+
+def scan(
+    paths: Sequence[str],
+    *,
+    jobs: int | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+    audit_one: Callable[[str], ScanItem] = audit_path,
+) -> ScanResult:
+    """Audit every input (directories expanded) with ``audit_one``, ``jobs`` at a time.
+
+    ``jobs`` defaults to ``os.cpu_count()``; 1 runs everything in this process. ``audit_one``
+    must be picklable (a module-level function) when ``jobs`` > 1. ``progress(done, total,
+    path)`` is called in this process as each input finishes (completion order); the result
+    is in input order.
+    """
+    inputs = expand_inputs(paths)
+    total = len(inputs)
+    want = jobs if jobs is not None else (os.cpu_count() or 1)
+    if want < 1:
+        raise ValueError("jobs must be at least 1")
+    workers = max(1, min(want, total))
+    results: list[ScanItem | None] = [None] * total
+    done = 0
+
+    def finished(i: int, item: ScanItem) -> None:
+        nonlocal done
+        results[i] = item
+        done += 1
+        if progress is not None:
+            progress(done, total, inputs[i])
+
+    if workers == 1:
+        for i, p in enumerate(inputs):
+            finished(i, _run_one(audit_one, p))
+        return ScanResult(tuple(inputs), tuple(r for r in results if r is not None), 1)
+
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures: dict[Future[ScanItem], int] = {
+            pool.submit(_run_one, audit_one, p): i for i, p in enumerate(inputs)
+        }
+        for fut in as_completed(futures):
+            i = futures[fut]
+            try:
+                item = fut.result()
+            except BrokenProcessPool:
+                item = ScanItem(
+                    inputs[i],
+                    problems=(Problem(inputs[i], "the worker auditing this input died"),),
+                )
+            except Exception as exc:  # e.g. audit_one could not be pickled
+                why = f"internal error: {type(exc).__name__}: {_one_line(exc)}"
+                item = ScanItem(inputs[i], problems=(Problem(inputs[i], why),))
+            finished(i, item)
+    return ScanResult(tuple(inputs), tuple(r for r in results if r is not None), workers)
