@@ -5,7 +5,7 @@ The CLI only parses arguments, calls one of these and renders the result.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -16,6 +16,7 @@ from elfaudit.profiles import Profile, profile_for, waivers_path
 from elfaudit.rules import Rule
 
 if TYPE_CHECKING:
+    from elfaudit.apixml import ApiDescription
     from elfaudit.releases import ReleaseGraph
 
 
@@ -81,7 +82,11 @@ def run_check(
         if not mine:
             findings.append(
                 Finding(
-                    Rule.NODE_UNEXPECTED.id, Severity.ERROR, abi.name, None, None,
+                    Rule.NODE_UNEXPECTED.id,
+                    Severity.ERROR,
+                    abi.name,
+                    None,
+                    None,
                     f"none of the given scripts is for {abi.name} (no listed symbol is "
                     "exported by it)",
                 )
@@ -91,7 +96,10 @@ def run_check(
         findings.extend(check_library(abi, script, prof))
     applied, stale = _apply_waivers(findings, profiles, waivers)
     return Report(
-        "check", tuple(a.name for a in libs), applied, unused_waivers=stale,
+        "check",
+        tuple(a.name for a in libs),
+        applied,
+        unused_waivers=stale,
         extra={"profiles": sorted({p.name for p in profiles})},
     )
 
@@ -167,14 +175,22 @@ def compare_sets(
             private.append(result.private)
     findings.extend(
         Finding(
-            Rule.LIBRARY_REMOVED.id, Severity.ERROR, o.name, None, None,
+            Rule.LIBRARY_REMOVED.id,
+            Severity.ERROR,
+            o.name,
+            None,
+            None,
             f"{o.name} is in the old set but not in the new one",
         )
         for o in gone
     )
     findings.extend(
         Finding(
-            Rule.LIBRARY_ADDED.id, Severity.INFO, n.name, None, None,
+            Rule.LIBRARY_ADDED.id,
+            Severity.INFO,
+            n.name,
+            None,
+            None,
             f"{n.name} is new in the new set",
         )
         for n in added
@@ -192,13 +208,15 @@ def run_compare(
 ) -> Report:
     """Release to release (files, snapshots, packages or trees; paired by SONAME)."""
     old, new = load_libraries(old_path), load_libraries(new_path)
-    findings, private, profiles = compare_sets(
-        old, new, profile=profile, show_private=show_private
-    )
+    findings, private, profiles = compare_sets(old, new, profile=profile, show_private=show_private)
     applied, stale = _apply_waivers(findings, profiles, waivers)
     names = sorted({a.name for a in old} | {a.name for a in new})
     return Report(
-        "compare", tuple(names), applied, tuple(private), unused_waivers=stale,
+        "compare",
+        tuple(names),
+        applied,
+        tuple(private),
+        unused_waivers=stale,
         extra={"old": old_path, "new": new_path},
     )
 
@@ -291,9 +309,14 @@ def run_graph_check(
         list(verdict.findings), profiles, replace(waivers, release=waivers.release or rel)
     )
     return Report(
-        "graph-check", tuple(a.name for a in libs), applied, unused_waivers=stale,
+        "graph-check",
+        tuple(a.name for a in libs),
+        applied,
+        unused_waivers=stale,
         extra={
-            "release": rel, "graph": path, "parents": list(verdict.parents),
+            "release": rel,
+            "graph": path,
+            "parents": list(verdict.parents),
             "ancestors": list(verdict.ancestors),
         },
     )
@@ -311,7 +334,6 @@ def record_release(
 ) -> tuple[str, str, list[str]]:
     """Add a release to a graph file (locked, atomic). Returns (graph path, release, parents)."""
     import os
-    import shutil
 
     from elfaudit.history import default_parents
     from elfaudit.releases import ReleaseGraph
@@ -319,14 +341,32 @@ def record_release(
     rel = _need_release(release, lib_paths)
     libs = run_dump(lib_paths)
     path = resolve_graph(graph_path, for_write=True)
-    if graph_path is None and path == LOCAL_GRAPH and not os.path.exists(path):
-        shutil.copyfile(shipped_graph_path(), path)
+    seed = graph_path is None and path == LOCAL_GRAPH
     prof = profile_for(libs[0].soname, profile) if libs else profile_for(None, profile)
     source = ", ".join(lib_paths)
     with ReleaseGraph.edit(path) as graph:
+        # Seed under the lock: a copy made before it raced with concurrent recorders
+        # (one truncated the file another had just saved, losing that release).
+        if seed and len(graph) == 0 and not os.path.exists(path):
+            shipped = load_graph(shipped_graph_path())
+            for name in shipped.releases():
+                r = shipped.release(name)
+                graph.add_records(
+                    name,
+                    r.libraries,
+                    r.parents,
+                    source=r.source,
+                    note=r.note,
+                    recorded_at=r.recorded_at,
+                )
         chosen = list(parents) if parents else default_parents(graph, rel)
         graph.add_release(
-            rel, libs, chosen, source=source, note=note, is_private=prof.is_private,
+            rel,
+            libs,
+            chosen,
+            source=source,
+            note=note,
+            is_private=prof.is_private,
             replace=replace_existing,
         )
     return path, rel, chosen
@@ -352,13 +392,20 @@ def run_gate(
         lib_paths, script_paths, profile=profile, private_node=private_node, waivers=opts
     )
     history = run_graph_check(
-        lib_paths, release=rel, parents=parents, graph_path=graph_path, profile=profile,
+        lib_paths,
+        release=rel,
+        parents=parents,
+        graph_path=graph_path,
+        profile=profile,
         waivers=opts,
     )
     stale = tuple(sorted(set(checked.unused_waivers) & set(history.unused_waivers)))
     return Report(
-        "gate", history.libraries, checked.findings + history.findings,
-        unused_waivers=stale, extra=dict(history.extra),
+        "gate",
+        history.libraries,
+        checked.findings + history.findings,
+        unused_waivers=stale,
+        extra=dict(history.extra),
     )
 
 
@@ -376,21 +423,40 @@ def graph_show_table(graph_path: str | None, *, profile: str | None, fmt: str) -
     rows = graph_summary(graph, profile=profile, apply=apply)
     table = [
         (
-            r.release, ", ".join(r.parents) or "-", r.library, r.symbols, r.nodes,
-            r.newest_node or "-", f"+{r.added}" if r.added else "0",
+            r.release,
+            ", ".join(r.parents) or "-",
+            r.library,
+            r.symbols,
+            r.nodes,
+            r.newest_node or "-",
+            f"+{r.added}" if r.added else "0",
             f"-{r.removed}" if r.removed else "0",
             "; ".join(f"{f.rule} {f.symbol or f.version or ''}".strip() for f in r.breaks[:3])
             + (f" (+{len(r.breaks) - 3} more)" if len(r.breaks) > 3 else "")
-            if r.breaks else "-",
+            if r.breaks
+            else "-",
         )
         for r in rows
     ]
-    headers = ("Release", "Parents", "Library", "Symbols", "Nodes", "Newest node", "Added",
-               "Removed", "Breaks")
+    headers = (
+        "Release",
+        "Parents",
+        "Library",
+        "Symbols",
+        "Nodes",
+        "Newest node",
+        "Added",
+        "Removed",
+        "Breaks",
+    )
     heads = ", ".join(graph.heads())
     return render_table(
-        f"release graph {path}: {len(graph)} releases", headers, table, fmt,
-        footer=[f"heads: {heads}"] if fmt == "text" else [], kind="elfaudit-graph-show",
+        f"release graph {path}: {len(graph)} releases",
+        headers,
+        table,
+        fmt,
+        footer=[f"heads: {heads}"] if fmt == "text" else [],
+        kind="elfaudit-graph-show",
     )
 
 
@@ -404,8 +470,14 @@ def introduced_table(
     rows = [(i.symbol, i.library, i.node or "-", i.release) for i in found]
     note = [] if found else [f"{symbol} is not a public symbol of any release in {path}"]
     return (
-        render_table(None, ("Symbol", "Library", "Node", "Release"), rows, fmt, footer=note,
-                     kind="elfaudit-introduced"),
+        render_table(
+            None,
+            ("Symbol", "Library", "Node", "Release"),
+            rows,
+            fmt,
+            footer=note,
+            kind="elfaudit-introduced",
+        ),
         bool(found),
     )
 
@@ -427,3 +499,289 @@ def plot_graph(graph_path: str | None, output: str, *, title: str | None) -> Non
         graph.plot(output, title=title)
     except ImportError as exc:
         raise InputError(output, f"plotting needs matplotlib ({exc})") from exc
+
+
+# ---------------------------------------------------------------------------- packagers
+
+
+def late_additions(graph: ReleaseGraph | None, profile: Profile) -> dict[tuple[str, str], str]:
+    """(soname, symbol) -> release that really added a symbol to an already-shipped node.
+
+    From the profile's records (history before the graph begins) and from the graph: a
+    symbol first seen in release R, in a node an ancestor of R had shipped without it.
+    """
+    out = profile.late_additions_map()
+    if graph is not None:
+        from elfaudit.history import upstream_version
+        from elfaudit.model import release_key
+
+        for (soname, symbol), rel in graph_late_additions(graph).items():
+            mine = out.get((soname, symbol))
+            up = upstream_version(rel)
+            if mine is None or release_key(up) > release_key(mine):
+                out[(soname, symbol)] = up
+    return out
+
+
+def graph_late_additions(graph: ReleaseGraph) -> dict[tuple[str, str], str]:
+    out: dict[tuple[str, str], str] = {}
+    for rel in graph.releases():
+        ancestors = graph.ancestors(rel)
+        if not ancestors:
+            continue
+        record = graph.release(rel)
+        for soname in record.library_names:
+            shipped = graph.released_nodes(soname, ancestors)
+            lib = graph.record(rel, soname)
+            assert lib is not None
+            for node, names in lib.node_symbols().items():
+                if node in shipped:
+                    for name in names - shipped[node]:
+                        out.setdefault((soname, name), rel)
+    return out
+
+
+def _graph_or_none(graph_path: str | None) -> ReleaseGraph | None:
+    path = resolve_graph(graph_path)
+    return load_graph(path)
+
+
+def run_symbols_file(
+    lib_paths: Sequence[str],
+    *,
+    package: str,
+    graph_path: str | None,
+    profile: str | None = None,
+    build_depends_package: str | None = None,
+    minver_fallback: str | None = None,
+) -> str:
+    """A Debian symbols file whose minimal versions come from nodes, profile and graph."""
+    from elfaudit import debsymbols
+
+    libs = run_dump(lib_paths)
+    prof = profile_for(libs[0].soname if libs else None, profile)
+    graph = _graph_or_none(graph_path)
+    return debsymbols.generate_symbols_file(
+        libs,
+        package,
+        minver=debsymbols.node_minver(late_additions(graph, prof)),
+        build_depends_package=build_depends_package,
+        is_private=prof.is_private,
+        fallback_minver=minver_fallback or infer_release(lib_paths),
+    )
+
+
+def run_symbols_check(
+    lib_paths: Sequence[str],
+    symbols_path: str | None,
+    *,
+    graph_path: str | None,
+    profile: str | None = None,
+    waivers: WaiverOptions = WaiverOptions(),
+) -> Report:
+    """An existing symbols file (or a .deb's own DEBIAN/symbols) against the binaries."""
+    from elfaudit import debsymbols
+
+    libs = run_dump(lib_paths)
+    prof = profile_for(libs[0].soname if libs else None, profile)
+    if symbols_path is None:
+        debs = [p for p in lib_paths if p.endswith(".deb")]
+        if len(debs) != 1:
+            raise InputError(
+                lib_paths[0], "--check needs a symbols file, or a single .deb carrying one"
+            )
+        from elfaudit.packages import read_deb_control_file
+
+        raw = read_deb_control_file(debs[0], "symbols")
+        if raw is None:
+            raise InputError(debs[0], "the package has no DEBIAN/symbols control file")
+        where = f"{debs[0]}:DEBIAN/symbols"
+        sf = debsymbols.parse_symbols_file(raw.decode("utf-8", "replace"), where)
+    else:
+        sf = debsymbols.load_symbols_file(symbols_path)
+        where = symbols_path
+    graph = _graph_or_none(graph_path)
+    findings = debsymbols.check_symbols_file(
+        sf, libs, minver=debsymbols.node_minver(late_additions(graph, prof)), profile=prof
+    )
+    applied, stale = _apply_waivers(findings, [prof], waivers)
+    return Report(
+        "symbols-file",
+        tuple(a.name for a in libs),
+        applied,
+        unused_waivers=stale,
+        extra={"symbols_file": where},
+    )
+
+
+def provides_table(lib_paths: Sequence[str], *, requires: bool, fmt: str) -> str:
+    from elfaudit import provides
+    from elfaudit.render import render_table
+
+    rows: list[tuple[str, str, str]] = []
+    for abi in run_dump(lib_paths):
+        rows.extend((abi.name, "Provides", cap) for cap in provides.provides(abi))
+        if requires:
+            rows.extend((abi.name, "Requires", cap) for cap in provides.requires(abi))
+    return render_table(
+        None, ("Library", "Kind", "Capability"), rows, fmt, kind="elfaudit-provides"
+    )
+
+
+def run_needs(
+    program_paths: Sequence[str],
+    *,
+    library: str | None,
+    release: str | None,
+    graph_path: str | None,
+    fmt: str,
+) -> tuple[str, bool]:
+    """Which release a program needs at least, and whether a library or release has it."""
+    from elfaudit import needs
+    from elfaudit.history import upstream_version
+    from elfaudit.model import VersionTag, release_key
+    from elfaudit.render import render_table
+
+    graph = _graph_or_none(graph_path) if (release or graph_path) else None
+    targets: dict[str, LibraryABI] = {}
+    if library is not None:
+        targets = {a.name: a for a in load_libraries(library)}
+    elif release is not None:
+        assert graph is not None
+        graph.release(release)  # GraphError if unknown
+        for soname in graph.release(release).library_names:
+            abi = graph.library(release, soname)
+            assert abi is not None
+            targets[soname] = abi
+    rows = []
+    ok = True
+    for program in run_dump(program_paths):
+
+        def node_to_release(soname: str, node: str) -> str | None:
+            tag = VersionTag.parse(node)
+            return ".".join(map(str, tag.numbers)) if tag.numbers else None
+
+        result = needs.minimum_release(program, node_to_release=node_to_release)
+        for lib in result.libraries:
+            prof = profile_for(lib.soname)
+            late = late_additions(graph, prof)
+            release_needed = lib.release
+            imported = {i.name for i in program.imports if i.file == lib.soname}
+            for sym in imported:
+                rel = late.get((lib.soname, sym))
+                if rel and (
+                    release_needed is None or release_key(rel) > release_key(release_needed)
+                ):
+                    release_needed = upstream_version(rel)
+            verdict = "-"
+            target = targets.get(lib.soname)
+            if target is not None:
+                lacking = needs.satisfies(program, target)
+                verdict = "satisfied" if not lacking else "MISSING: " + ", ".join(lacking)
+                ok = ok and not lacking
+            elif targets:
+                verdict = "not in the given library set"
+            rows.append(
+                (
+                    program.name,
+                    lib.soname,
+                    lib.newest,
+                    release_needed or "?",
+                    len(lib.nodes),
+                    verdict,
+                )
+            )
+    headers = ("Program", "Library", "Newest node", "Minimum release", "Nodes", "Satisfied")
+    return render_table(None, headers, rows, fmt, kind="elfaudit-needs"), ok
+
+
+def run_scan(
+    paths: Sequence[str],
+    *,
+    jobs: int | None,
+    progress: Callable[[int, int, str], None] | None = None,
+    waivers: WaiverOptions = WaiverOptions(),
+) -> Report:
+    from elfaudit.scan import scan
+
+    result = scan(paths, jobs=jobs, progress=progress)
+    report = result.report("scan")
+    profiles = [profile_for(name) for name in sorted(set(report.libraries))]
+    applied, stale = _apply_waivers(list(report.findings), profiles, waivers)
+    return Report(
+        "scan",
+        report.libraries,
+        applied,
+        problems=report.problems,
+        unused_waivers=stale,
+        extra={"inputs": len(result.inputs), "jobs": result.jobs},
+    )
+
+
+API_XML_DIR = "usr/share/libvirt/api/"
+
+
+def _api_descriptions(path: str) -> list[ApiDescription]:
+    from elfaudit.apixml import load_api
+
+    if path.endswith(".xml"):
+        return [load_api(path)]
+    from elfaudit.packages import Kind, read_members
+
+    def wanted(name: str) -> bool:
+        return name.startswith(API_XML_DIR) and name.endswith("-api.xml")
+
+    out = [
+        load_api(m.data, f"{path}:/{m.name}")
+        for m in read_members(path, want=wanted, elf_only=False)
+        if m.kind is Kind.FILE and m.data is not None
+    ]
+    if not out:
+        raise InputError(path, f"no API description (/{API_XML_DIR}*-api.xml) in it")
+    return out
+
+
+def run_api_compare(
+    old_path: str,
+    new_path: str,
+    *,
+    libraries: Sequence[str] = (),
+    waivers: WaiverOptions = WaiverOptions(),
+) -> Report:
+    """libvirt-api.xml (or libvirt-dev packages) release to release, and optionally each
+    description against the library built with it (``libraries``: files or packages)."""
+    from elfaudit.apicheck import WEAK_APIS, check_api_against_library, compare_api
+
+    old = {d.name: d for d in _api_descriptions(old_path)}
+    new = {d.name: d for d in _api_descriptions(new_path)}
+    findings: list[Finding] = []
+    for name, n in sorted(new.items()):
+        o = old.get(name)
+        if o is not None:
+            findings.extend(compare_api(o, n, weak=name in WEAK_APIS))
+    findings.extend(
+        Finding(
+            Rule.API_FUNCTION_REMOVED.id,
+            Severity.ERROR,
+            o.library,
+            None,
+            None,
+            f"the API description {name} is gone",
+        )
+        for name, o in sorted(old.items())
+        if name not in new
+    )
+    libs = {a.name: a for p in libraries for a in load_libraries(p)}
+    for name, n in sorted(new.items()):
+        abi = libs.get(n.library)
+        if abi is not None:
+            findings.extend(check_api_against_library(n, abi, weak=name in WEAK_APIS))
+    profiles = [profile_for(d.library) for d in new.values()]
+    applied, stale = _apply_waivers(findings, profiles, waivers)
+    return Report(
+        "api-compare",
+        tuple(sorted(d.library for d in new.values())),
+        applied,
+        unused_waivers=stale,
+        extra={"old": old_path, "new": new_path},
+    )

@@ -44,7 +44,6 @@ from elfaudit.profiles import Profile
 from elfaudit.rules import Rule
 
 __all__ = [
-    "LIBVIRT_LATE_ADDITIONS",
     "LibraryEntry",
     "MinverFn",
     "SymbolEntry",
@@ -65,10 +64,6 @@ MinverFn = Callable[[LibraryABI, Symbol], "str | None"]
 
 # Symbols that were added to a version node after a release had already shipped that node:
 # (soname, symbol) -> the release that really shipped it first. The node name lies about them.
-LIBVIRT_LATE_ADDITIONS: Mapping[tuple[str, str], str] = {
-    # Added to LIBVIRT_3.1.0 in the 3.2.0 cycle (libvirt commit 'virDomainSetBlockThreshold').
-    ("libvirt.so.0", "virDomainSetBlockThreshold"): "3.2.0",
-}
 
 # dpkg never lists these (Dpkg::Shlibs::SymbolFile %internal_symbol): side effects of the
 # toolchain, not API.
@@ -616,7 +611,7 @@ def node_minver(
     """A ``minver`` function: ``overrides[(soname, symbol)]`` if present, else the node's release.
 
     ``overrides`` holds the symbols added to a node after it shipped (see
-    :data:`LIBVIRT_LATE_ADDITIONS`); the release graph knows more of them.
+    ``Profile.late_additions`` and :func:`elfaudit.history.late_additions`).
     """
     table = dict(overrides or {})
 

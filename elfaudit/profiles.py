@@ -22,7 +22,7 @@ FORMAT = "elfaudit-profile"
 BUILTIN = ("libvirt", "generic")
 _KEYS = {
     "format", "format_version", "name", "description", "sonames", "nodes", "chain",
-    "exact_listing", "private_nodes", "waivers",
+    "exact_listing", "private_nodes", "waivers", "late_additions",
 }
 
 
@@ -37,6 +37,12 @@ class Profile:
     private_nodes: tuple[tuple[str, str], ...]  # (soname, template with {release})
     waivers: str | None  # a file name under data/waivers, or a path
     source: str
+    # (soname, symbol) -> the release that really added a symbol to an already-shipped
+    # node: what a dependency on that symbol needs (Debian symbols files, needs).
+    late_additions: tuple[tuple[tuple[str, str], str], ...] = ()
+
+    def late_additions_map(self) -> dict[tuple[str, str], str]:
+        return dict(self.late_additions)
 
     def node_class(self, node: str | None) -> NodeClass:
         """The class of a version node; unversioned symbols are public."""
@@ -120,6 +126,17 @@ def parse_profile(doc: Any, source: str) -> Profile:
     waivers = doc.get("waivers")
     if waivers is not None and not isinstance(waivers, str):
         raise _fail(source, "'waivers' must be a file name or null")
+    late_raw = doc.get("late_additions", {})
+    if not isinstance(late_raw, dict) or not all(
+        isinstance(so, str)
+        and isinstance(syms, dict)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in syms.items())
+        for so, syms in late_raw.items()
+    ):
+        raise _fail(source, "'late_additions' maps sonames to {symbol: release}")
+    late = tuple(
+        sorted(((so, sym), rel) for so, syms in late_raw.items() for sym, rel in syms.items())
+    )
     desc = doc.get("description", "")
     if not isinstance(desc, str):
         raise _fail(source, "'description' must be a string")
@@ -133,6 +150,7 @@ def parse_profile(doc: Any, source: str) -> Profile:
         private_nodes=tuple(sorted(priv.items())),
         waivers=waivers,
         source=source,
+        late_additions=late,
     )
 
 

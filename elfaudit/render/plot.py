@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from elfaudit.releases import ReleaseGraph
 
 
+LANE_IN = 0.45  # inches between two rows of the release DAG
+
+
 def lanes(graph: ReleaseGraph) -> dict[str, int]:
     """A row per branch. A release continues its first parent's row when it is the highest
     release among that parent's children (11.3.0 -> 11.4.0 stays on the main line, row 0,
@@ -26,7 +29,9 @@ def lanes(graph: ReleaseGraph) -> dict[str, int]:
     for r in order:
         kids = graph.children(r)
         if kids:
-            heir[r] = max(kids, key=release_key)
+            # the main line continues through upstream releases, not distro builds
+            # (9.0.0 -> 11.3.0, not 9.0.0 -> debian/11.3.0-2~bpo12+1)
+            heir[r] = max(kids, key=lambda k: ("/" not in k, release_key(k)))
     x = {r: i for i, r in enumerate(order)}
     lane: dict[str, int] = {}
     last_x: list[int] = []  # per row: x of its rightmost release so far
@@ -77,22 +82,32 @@ def plot_release_graph(graph: ReleaseGraph, path: str, *, title: str | None = No
     forks = {r for r in order if len(graph.children(r)) > 1}
     step = max(1, round(n / 40))  # name about 40 main-line releases at most
     width = min(max(9.0, 0.11 * n + 3.0), 40.0)
-    dag_h = 1.3 + 0.45 * nlanes
+    # Room for the rotated names: main-line names go up, branch names go down (so they
+    # do not run across the main line). About 0.04 in of height per character at 7 pt.
+    main_len = max(len(r) for r in order if lane[r] == 0)
+    branch_len = max((len(r) for r in order if lane[r] != 0), default=0)
+    top_in = max(0.55, 0.15 + 0.04 * main_len)
+    below_in = max(0.35, 0.15 + 0.04 * branch_len) if branch_len else 0.35
+    dag_h = LANE_IN * (nlanes - 1) + top_in + below_in
     lib_h = 1.0
     ratios = [dag_h] + [lib_h] * len(libs)
+    ticks = [x[r] for r in order if lane[r] == 0 and x[r] % step == 0]
+    bottom_in = max(0.8, 0.45 + 0.047 * max(len(order[t]) for t in ticks))
+    rows, hspace = 1 + len(libs), 0.25
+    # the gaps between strips (hspace, a fraction of the mean strip height) come on top
+    body_in = sum(ratios) * (rows + hspace * (rows - 1)) / rows
     with matplotlib.rc_context({"svg.hashsalt": "elfaudit", "font.size": 9}):
         fig, axes = plt.subplots(
-            1 + len(libs),
+            rows,
             1,
-            figsize=(width, dag_h + lib_h * len(libs) + 1.6),
+            figsize=(width, body_in + 0.45 + bottom_in),
             sharex=True,
             squeeze=False,
-            gridspec_kw={"height_ratios": ratios, "hspace": 0.25},
+            gridspec_kw={"height_ratios": ratios, "hspace": hspace},
         )
         try:
             ax = axes[0][0]
             _draw_dag(ax, graph, order, x, lane, heads, forks, step, n)
-            ax.set_ylim(-(nlanes - 1) - 0.8, 1.7)
             ax.set_title(
                 title or f"Release graph: {n} releases, {len(heads)} heads (branch tips)",
                 loc="left",
@@ -101,7 +116,6 @@ def plot_release_graph(graph: ReleaseGraph, path: str, *, title: str | None = No
             for i, lib in enumerate(libs):
                 _draw_size(axes[1 + i][0], graph, lib, i, order, x, lane, first=i == 0)
             bottom = axes[-1][0]
-            ticks = [x[r] for r in order if lane[r] == 0 and x[r] % step == 0]
             bottom.set_xticks(ticks)
             bottom.set_xticklabels([order[t] for t in ticks], rotation=60, ha="right", fontsize=7)
             bottom.set_xlim(-1.5, n + 1.5)
@@ -110,8 +124,12 @@ def plot_release_graph(graph: ReleaseGraph, path: str, *, title: str | None = No
                 left=0.9 / width,
                 right=1 - 0.5 / width,
                 top=1 - 0.45 / fig.get_figheight(),
-                bottom=1.0 / fig.get_figheight(),
+                bottom=bottom_in / fig.get_figheight(),
             )
+            # Now that the layout is fixed, give the names their room in real inches.
+            h_in = ax.get_position().height * fig.get_figheight()
+            gap = max(0.2, (h_in - top_in - below_in) / (nlanes - 1)) if nlanes > 1 else LANE_IN
+            ax.set_ylim(-(nlanes - 1) - below_in / gap, (h_in - below_in) / gap - (nlanes - 1))
             if ext == ".svg":
                 fig.savefig(path, format="svg", metadata={"Date": None})
             else:
@@ -164,13 +182,14 @@ def _draw_dag(
             ax.annotate(
                 r,
                 (x[r], -lane[r]),
-                xytext=(2, 5),
+                xytext=(2, 5) if main else (2, -5),
                 textcoords="offset points",
-                rotation=40,
+                rotation=40 if main else -40,
+                rotation_mode="anchor",
                 fontsize=7,
                 color="0.15",
                 ha="left",
-                va="bottom",
+                va="bottom" if main else "top",
             )
     ax.set_yticks([])
     for side in ("top", "right", "left"):
