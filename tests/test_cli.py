@@ -2,8 +2,9 @@
 
 Each case in ``tests/golden/<name>.json`` holds ``args``, ``stdout``, ``stderr`` and
 ``rc``. Arguments may name inputs as ``{lib:NAME}`` (a library built with gcc from the
-sources below), ``{file:NAME}`` (a bad input written below) or ``{tmp}``; outputs are
-compared with the temporary directory replaced by ``<tmp>``. The real process is run
+sources below), ``{file:NAME}`` (a bad input written below) or ``{tmp}``, as paths
+relative to the working directory, so outputs are the same wherever pytest puts its
+temporary directory. The real process is run
 (``python -m elfaudit``) so exit codes and stderr are exactly what users get.
 
 To re-record after an intended change: ``ELFAUDIT_UPDATE_GOLDEN=1 pytest tests/test_cli.py``
@@ -80,10 +81,13 @@ def workdir(tmp_path_factory: pytest.TempPathFactory, build_lib: BuildLib) -> Pa
     return d
 
 
-def _expand(arg: str, d: Path) -> str:
-    arg = re.sub(r"\{lib:(\w+)\}", lambda m: str(d / f"{m.group(1)}.so"), arg)
-    arg = re.sub(r"\{file:([\w.]+)\}", lambda m: str(d / m.group(1)), arg)
-    return arg.replace("{tmp}", str(d))
+def _expand(arg: str, d: Path, *, relative: bool = False) -> str:
+    """Placeholders to paths; relative to ``d`` (the working directory) for golden runs,
+    so that outputs do not depend on where pytest put its temporary directory."""
+    base = "" if relative else f"{d}/"
+    arg = re.sub(r"\{lib:(\w+)\}", lambda m: f"{base}{m.group(1)}.so", arg)
+    arg = re.sub(r"\{file:([\w.]+)\}", lambda m: f"{base}{m.group(1)}", arg)
+    return arg.replace("{tmp}", "." if relative else str(d))
 
 
 def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -102,12 +106,8 @@ CASES = sorted(p.stem for p in GOLDEN.glob("*.json"))
 def test_golden(case: str, workdir: Path) -> None:
     path = GOLDEN / f"{case}.json"
     spec = json.loads(path.read_text())
-    proc = run_cli([_expand(a, workdir) for a in spec["args"]], workdir)
-    got = {
-        "stdout": proc.stdout.replace(str(workdir), "<tmp>"),
-        "stderr": proc.stderr.replace(str(workdir), "<tmp>"),
-        "rc": proc.returncode,
-    }
+    proc = run_cli([_expand(a, workdir, relative=True) for a in spec["args"]], workdir)
+    got = {"stdout": proc.stdout, "stderr": proc.stderr, "rc": proc.returncode}
     if UPDATE:
         spec.update(got)
         path.write_text(json.dumps(spec, indent=2, sort_keys=True) + "\n")
