@@ -28,9 +28,16 @@ def library_to_dict(abi: LibraryABI, *, imports: bool = False) -> dict[str, Any]
         "class": abi.elf_class,
         "byte_order": abi.byte_order,
         "versions": [
-            {"name": v.name, "index": v.index, "parents": list(v.parents), "base": v.base}
+            {
+                "name": v.name,
+                "index": v.index,
+                "parents": list(v.parents),
+                "base": v.base,
+                "weak": v.weak,
+            }
             for v in abi.versions
         ],
+        "markers": list(abi.markers),
         "version_needs": [
             {"file": n.file, "name": n.name, "index": n.index, "weak": n.weak}
             for n in abi.version_needs
@@ -90,6 +97,7 @@ def library_from_dict(d: Any, where: str = "library") -> LibraryABI:
                 index=_req(v, "index", int, w),
                 parents=tuple(parents),
                 base=_req(v, "base", bool, w),
+                weak=bool(v.get("weak", False)),
             )
         )
     symbols = []
@@ -137,6 +145,9 @@ def library_from_dict(d: Any, where: str = "library") -> LibraryABI:
     needed = _req(d, "needed", list, where)
     if not all(isinstance(n, str) for n in needed):
         raise ValueError(f"{where}: 'needed' must be strings")
+    markers = d.get("markers", [])
+    if not isinstance(markers, list) or not all(isinstance(m, str) for m in markers):
+        raise ValueError(f"{where}: 'markers' must be strings")
     elf_class = _req(d, "class", int, where)
     if elf_class not in (32, 64):
         raise ValueError(f"{where}: 'class' must be 32 or 64")
@@ -152,6 +163,7 @@ def library_from_dict(d: Any, where: str = "library") -> LibraryABI:
         byte_order=byte_order,
         versions=tuple(versions),
         symbols=tuple(symbols),
+        markers=tuple(markers),
         version_needs=tuple(needs),
         imports=tuple(imports),
         sha256=d.get("sha256") if isinstance(d.get("sha256"), str) else None,

@@ -12,6 +12,13 @@ fetch script (a subprocess with a private apt setup) when the cache has none or 
 package lists are over a day old. It returns ``None`` when the package cannot be had:
 archive unreachable, apt missing, architecture not in that suite; ``reason(...)`` then
 says why. A cached .deb is still used when a refresh fails (offline runs keep working).
+Each package is tried once per session, and once the archive proved unreachable it is
+not asked again. ``fetch_arches(suite, arches)`` fetches several architectures with one
+run of the script; ``skip_unavailable(suite, arch)`` skips (loudly) for a None.
+
+``libraries(suite, arch)`` extracts a package's libraries into a session folder, once;
+``release_tree(release)`` extracts libvirt-dev + libvirt0 of an upstream release (found
+through ``data/debian-releases.json``) into one folder, as ``dpkg-deb -x`` would.
 
 Skips must not go unnoticed in CI: every skip reason is printed to the real stderr,
 prefixed ``REALDEBS SKIP``, and collected in ``SKIPPED``; ``terminal_summary`` prints
@@ -21,14 +28,18 @@ The cache is ``$ELFAUDIT_CACHE`` or ``<repo>/.cache/debian``, shared with the sc
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -42,6 +53,17 @@ FRESH = 24 * 3600  # the script's own refresh period
 
 SKIPPED: list[str] = []
 _reasons: dict[tuple[str, str, str], str] = {}
+_results: dict[tuple[str, str, str], Path | None] = {}  # what fetch gave, once per session
+_unreachable: str | None = None  # set when apt could not reach the archive at all
+# apt's words for "no network" (a missing package or architecture is not one of them)
+_OFFLINE = (
+    "Could not connect",
+    "Could not resolve",
+    "Temporary failure resolving",
+    "Connection failed",
+    "Network is unreachable",
+    "took more than",
+)
 
 
 def cache_dir() -> Path:
@@ -75,35 +97,77 @@ def _fresh(suite: str, arch: str) -> bool:
         return False
 
 
-@functools.cache
 def fetch(suite: str, arch: str = "amd64", package: str = "libvirt0") -> Path | None:
     """The .deb of ``package`` in ``suite`` for ``arch``, or None (see ``reason``)."""
-    key = (suite, arch, package)
-    cached = _cached(*key)
-    if cached is not None and _fresh(suite, arch):
-        return cached
-    cmd = [sys.executable, str(SCRIPT), "--cache", str(cache_dir())]
-    cmd += ["--suite", suite, "--arch", arch, "--package", package]
-    try:
-        done = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=FETCH_TIMEOUT, check=False
-        )
-    except subprocess.TimeoutExpired:
-        why = f"fetch_debian.py took more than {FETCH_TIMEOUT}s"
+    return fetch_arches(suite, (arch,), package)[arch]
+
+
+def fetch_arches(
+    suite: str, arches: Sequence[str], package: str = "libvirt0"
+) -> dict[str, Path | None]:
+    """``fetch`` for several architectures of one suite with ONE run of the script.
+
+    Each (suite, arch, package) is tried once per session. Architectures whose cached
+    .deb is fresh are not asked for again; a refresh that fails falls back to the cached
+    .deb. Once the archive proved unreachable, nothing more is asked of it.
+    """
+    global _unreachable
+    out: dict[str, Path | None] = {}
+    todo: list[str] = []
+    for arch in dict.fromkeys(arches):
+        key = (suite, arch, package)
+        if key in _results:
+            out[arch] = _results[key]
+            continue
+        cached = _cached(*key)
+        if cached is not None and _fresh(suite, arch):
+            out[arch] = _results[key] = cached
+        else:
+            todo.append(arch)
+    if not todo:
+        return out
+    got: dict[str, Path] = {}
+    stderr: list[str] = []
+    if _unreachable is not None:
+        general = _unreachable
     else:
-        for line in done.stdout.splitlines():
-            fields = line.split("\t")
-            if len(fields) == 4 and fields[:2] == [suite, arch]:
-                path = Path(fields[3])
-                if path.name.startswith(f"{package}_") and path.is_file():
-                    return path
-        lines = [ln for ln in done.stderr.splitlines() if "error" in ln or "skip" in ln]
-        why = (lines or done.stderr.splitlines() or ["fetch_debian.py printed nothing"])[-1]
-    if cached is not None:
-        _loud(f"{package} {suite}/{arch}: refresh failed ({why}); using {cached.name}")
-        return cached
-    _reasons[key] = why
-    return None
+        cmd = [sys.executable, str(SCRIPT), "--cache", str(cache_dir())]
+        cmd += ["--suite", suite, "--package", package]
+        for arch in todo:
+            cmd += ["--arch", arch]
+        try:
+            done = subprocess.run(
+                cmd, capture_output=True, text=True, timeout=FETCH_TIMEOUT, check=False
+            )
+        except subprocess.TimeoutExpired:
+            general = f"fetch_debian.py took more than {FETCH_TIMEOUT}s"
+        else:
+            for line in done.stdout.splitlines():
+                fields = line.split("\t")
+                if len(fields) == 4 and fields[0] == suite and fields[1] in todo:
+                    path = Path(fields[3])
+                    if path.name.startswith(f"{package}_") and path.is_file():
+                        got[fields[1]] = path
+            stderr = done.stderr.splitlines()
+            lines = [ln for ln in stderr if "error" in ln or "skip" in ln]
+            general = (lines or stderr or ["fetch_debian.py printed nothing"])[-1]
+        if not got and any(sign in general for sign in _OFFLINE):
+            _unreachable = f"{general} (no further attempt this session)"
+    for arch in todo:
+        key = (suite, arch, package)
+        if arch in got:
+            out[arch] = _results[key] = got[arch]
+            continue
+        # "skip trixie/armhf: ..." names the architecture; else the run's last error
+        own = [ln for ln in stderr if f"{suite}/{arch}:" in ln or f"{suite}/{arch} " in ln]
+        why = own[-1] if own else general
+        previous = _cached(*key)
+        if previous is not None:
+            _loud(f"{package} {suite}/{arch}: refresh failed ({why}); using {previous.name}")
+        else:
+            _reasons[key] = why
+        out[arch] = _results[key] = previous
+    return out
 
 
 def reason(suite: str, arch: str = "amd64", package: str = "libvirt0") -> str:
@@ -116,6 +180,11 @@ def require(suite: str, arch: str = "amd64", package: str = "libvirt0") -> Path:
     path = fetch(suite, arch, package)
     if path is not None:
         return path
+    skip_unavailable(suite, arch, package)
+
+
+def skip_unavailable(suite: str, arch: str = "amd64", package: str = "libvirt0") -> NoReturn:
+    """Skip the test because ``package`` of ``suite``/``arch`` could not be had (loudly)."""
     message = (
         f"real Debian package {package} {suite}/{arch} unavailable: {reason(suite, arch, package)}"
     )
@@ -162,3 +231,97 @@ def extract_libs(deb_path: Path, dest: Path | None = None) -> dict[str, Path]:
             os.replace(tmp, target)
         out[soname] = target
     return out
+
+
+@functools.cache
+def session_dir() -> Path:
+    """A scratch folder for this test session, removed when the process exits."""
+    path = Path(tempfile.mkdtemp(prefix="elfaudit-real-"))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
+@functools.cache
+def libraries(suite: str, arch: str = "amd64", package: str = "libvirt0") -> dict[str, Path]:
+    """``require`` + ``extract_libs`` into the session folder, once per session."""
+    deb = require(suite, arch, package)
+    return extract_libs(deb, session_dir() / "libs" / f"{suite}_{arch}_{package}")
+
+
+def upstream_of(deb_path: Path) -> str:
+    """``libvirt0_1:9.0.0-4+deb12u2_amd64.deb`` -> ``9.0.0`` (as the fetch script does)."""
+    version = Path(deb_path).name.split("_")[1]
+    version = version.split("%3a", 1)[-1].split(":", 1)[-1]
+    if "-" in version:
+        version = version.rsplit("-", 1)[0]
+    return version.replace("~", "+").split("+", 1)[0]
+
+
+def suites_for(release: str) -> list[str]:
+    """Suites expected to carry upstream ``release``; floating suites (sid) come last."""
+    suites = releases()["suites"]
+    fixed = [s["suite"] for s in suites if s.get("upstream") == release]
+    return fixed + [s["suite"] for s in suites if s.get("upstream") is None]
+
+
+def extract_tree(deb_path: Path, dest: Path) -> Path:
+    """The whole data tree of a .deb (``dpkg-deb -x``) under ``dest``."""
+    if shutil.which("dpkg-deb") is None:
+        raise FileNotFoundError("dpkg-deb is not installed")
+    dest.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["dpkg-deb", "-x", str(deb_path), str(dest)], check=True, capture_output=True, timeout=300
+    )
+    return dest
+
+
+@functools.cache
+def release_tree(release: str, arch: str = "amd64") -> Path | None:
+    """libvirt-dev and libvirt0 of upstream ``release`` extracted into one folder, or None.
+
+    The folder looks like ``dpkg-deb -x`` of both packages (``usr/share/libvirt/api/``,
+    ``usr/lib/<triplet>/``) and lives in the session folder. The suite is the one
+    ``data/debian-releases.json`` expects to carry ``release``, else a floating suite
+    (sid) currently carrying it. Why it is None: ``release_reason(release, arch)``.
+    """
+    reasons: list[str] = []
+    for suite in suites_for(release):
+        dev = fetch(suite, arch, "libvirt-dev")
+        lib = fetch(suite, arch, "libvirt0")
+        if dev is None or lib is None:
+            missing = "libvirt-dev" if dev is None else "libvirt0"
+            reasons.append(f"{missing} {suite}/{arch}: {reason(suite, arch, missing)}")
+            continue
+        if upstream_of(dev) != release or upstream_of(lib) != release:
+            reasons.append(f"{suite} carries {upstream_of(lib)}, not {release}")
+            continue
+        dest = session_dir() / "trees" / f"{release}_{arch}"
+        if dest.exists():
+            shutil.rmtree(dest)
+        try:
+            extract_tree(dev, dest)
+            extract_tree(lib, dest)
+        except (OSError, subprocess.SubprocessError) as exc:
+            reasons.append(f"cannot extract {dev.name}: {exc}")
+            continue
+        return dest
+    _release_reasons[(release, arch)] = "; ".join(reasons) or f"no suite carries {release}"
+    return None
+
+
+_release_reasons: dict[tuple[str, str], str] = {}
+
+
+def release_reason(release: str, arch: str = "amd64") -> str:
+    """Why ``release_tree`` returned None."""
+    return _release_reasons.get((release, arch), "not fetched")
+
+
+def skip_release(release: str, arch: str = "amd64") -> NoReturn:
+    """Skip loudly: the packages of ``release`` could not be had."""
+    message = f"real libvirt {release} ({arch}) unavailable: {release_reason(release, arch)}"
+    if os.environ.get("CI"):
+        message = "CI: " + message
+    SKIPPED.append(message)
+    _loud(message)
+    pytest.skip(message)

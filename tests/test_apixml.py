@@ -1,10 +1,11 @@
 """apixml (reader of libvirt-api.xml) and apicheck (the api-* rules).
 
 Handcrafted XML pairs, one per rule, with exact rule sets; malformed and hostile XML;
-a gcc-built library checked against a description; and, when extracted Debian packages are
-present under ``$ELFAUDIT_REAL_DIR``, the real libvirt descriptions and binaries.
+a gcc-built library checked against a description; and the real libvirt descriptions and
+binaries of Debian's libvirt-dev and libvirt0, fetched and extracted through ``realdebs``
+(skipped, loudly, when the archive cannot be reached), or taken from ``$ELFAUDIT_REAL_DIR``.
 
-``$ELFAUDIT_REAL_DIR`` layout (what ``dpkg-deb -x`` of libvirt-dev and libvirt0 into one
+The ``$ELFAUDIT_REAL_DIR`` layout (what ``dpkg-deb -x`` of libvirt-dev and libvirt0 into one
 directory per release gives): ``$ELFAUDIT_REAL_DIR/<dir>/usr/share/libvirt/api/*-api.xml``
 and ``$ELFAUDIT_REAL_DIR/<dir>/usr/lib/<triplet>/libvirt*.so.0``, where ``<dir>`` is the
 release (``12.8.0``), or starts with ``<release>-``, or contains ``_<release>-`` (a package
@@ -19,8 +20,10 @@ import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
+import realdebs
 from conftest import BuildLib
 
 from elfaudit import apixml
@@ -786,8 +789,15 @@ APIS = ("libvirt", "libvirt-qemu", "libvirt-lxc", "libvirt-admin")
 
 
 def _real_dir(release: str) -> Path | None:
+    """The extracted libvirt-dev + libvirt0 of ``release``.
+
+    ``$ELFAUDIT_REAL_DIR`` (see the module docstring) overrides; otherwise the packages
+    are fetched from Debian through ``realdebs`` and extracted into a session folder.
+    """
     root = os.environ.get("ELFAUDIT_REAL_DIR")
-    if not root or not Path(root).is_dir():
+    if not root:
+        return realdebs.release_tree(release)
+    if not Path(root).is_dir():
         return None
     for d in sorted(Path(root).iterdir()):
         n = d.name
@@ -797,8 +807,16 @@ def _real_dir(release: str) -> Path | None:
     return None
 
 
+def _skip_real(release: str, what: str) -> NoReturn:
+    if os.environ.get("ELFAUDIT_REAL_DIR"):
+        pytest.skip(f"no extracted {what} {release} under $ELFAUDIT_REAL_DIR")
+    if realdebs.release_tree(release) is None:
+        realdebs.skip_release(release)
+    pytest.fail(f"the extracted packages of {release} hold no {what}")
+
+
 def real_api_xml(release: str, name: str = "libvirt") -> Path | None:
-    """``<name>-api.xml`` of ``release`` extracted under ``$ELFAUDIT_REAL_DIR``, if there."""
+    """``<name>-api.xml`` of ``release``, extracted (see ``_real_dir``), if there."""
     d = _real_dir(release)
     if d is None:
         return None
@@ -817,7 +835,7 @@ def real_library(release: str, soname: str) -> Path | None:
 def _need_xml(release: str, name: str = "libvirt") -> Path:
     p = real_api_xml(release, name)
     if p is None:
-        pytest.skip(f"no extracted libvirt-dev {release} under $ELFAUDIT_REAL_DIR")
+        _skip_real(release, f"{name}-api.xml")
     return p
 
 
@@ -883,7 +901,7 @@ def test_real_description_against_binary(release: str, name: str) -> None:
     soname = f"{name}.so.0"
     lib = real_library(release, soname)
     if lib is None:
-        pytest.skip(f"no extracted libvirt0 {release} under $ELFAUDIT_REAL_DIR")
+        _skip_real(release, soname)
     d = load_api(path)
     findings = check_api_against_library(d, read_library(lib))
     # oracle: nm's node per exported symbol, ElementTree's version per documented item
