@@ -16,6 +16,7 @@ The binutils oracle here (``binutils_view``, ``assert_matches_binutils``) is als
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -514,3 +515,47 @@ def test_graph_check_of_each_release(suite: str, tmp_path: Path) -> None:
     assert doc["extra"]["release"] == realdebs.upstream_of(deb)
     assert graph.read_bytes() == before, "graph check must not change the graph"
     assert not (tmp_path / audit.LOCAL_GRAPH).exists()
+
+
+# --------------------------------------------------------------------------- hostile copies
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("soname", ["libvirt-lxc.so.0", "libvirt.so.0"])
+def test_truncated_and_bit_flipped_real_libraries(soname: str, tmp_path: Path) -> None:
+    """Damaged copies of real libraries either read or fail with ElfReadError: nothing else,
+    and never a hang (the loop is bounded by what each file holds)."""
+    import random
+
+    from elfaudit.elf import read_library_bytes
+    from elfaudit.errors import ElfReadError
+
+    path = realdebs.libraries("bookworm").get(soname)
+    if path is None:
+        pytest.skip(f"bookworm libvirt0 is not available ({soname})")
+    data = path.read_bytes()
+    rng = random.Random(20261125)
+    cuts = sorted({rng.randrange(len(data)) for _ in range(40)} | {0, 3, 63, 64, 200})
+    failures = 0
+    for cut in cuts:
+        try:
+            read_library_bytes(data[:cut], f"{soname}[:{cut}]")
+        except ElfReadError as exc:
+            failures += 1
+            assert f"{soname}[:{cut}]" in str(exc)
+    assert failures == len(cuts)  # a real library cut short is always noticed
+    for _ in range(150):
+        damaged = bytearray(data)
+        for _ in range(rng.randint(1, 8)):
+            pos = rng.randrange(min(len(damaged), 1 << 20))
+            damaged[pos] ^= 1 << rng.randrange(8)
+        with contextlib.suppress(ElfReadError):
+            read_library_bytes(bytes(damaged), "flipped")
+    # The CLI says it in one line.
+    bad = tmp_path / soname
+    bad.write_bytes(data[: len(data) // 2])
+    proc = subprocess.run(
+        [sys.executable, "-m", "elfaudit", "dump", str(bad)], capture_output=True, text=True
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and str(bad) in proc.stderr
