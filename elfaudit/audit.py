@@ -159,7 +159,13 @@ def compare_sets(
     *,
     profile: str | None = None,
     show_private: bool = False,
+    provides: bool = False,
 ) -> tuple[list[Finding], list[PrivateSummary], list[Profile]]:
+    """Pair the two sets by SONAME and compare each pair; libraries gone or new.
+
+    With ``provides`` (package-level inputs), also ``provides-removed`` for every RPM-style
+    capability the old set offered and the new one does not.
+    """
     from elfaudit.compare import compare_abi
 
     pairs, gone, added = pair_by_soname(old, new)
@@ -195,6 +201,11 @@ def compare_sets(
         )
         for n in added
     )
+    if provides:
+        from elfaudit.provides import compare_provides
+
+        forced = profile_for(None, profile) if profile else None
+        findings.extend(compare_provides(old, new, profile=forced))
     return findings, private, profiles
 
 
@@ -207,8 +218,18 @@ def run_compare(
     waivers: WaiverOptions = WaiverOptions(),
 ) -> Report:
     """Release to release (files, snapshots, packages or trees; paired by SONAME)."""
+    from elfaudit.inputs import kind_of
+
     old, new = load_libraries(old_path), load_libraries(new_path)
-    findings, private, profiles = compare_sets(old, new, profile=profile, show_private=show_private)
+    # Packages and trees (or several libraries) are judged as rpm sees them too: Provides.
+    package_level = (
+        len(old) > 1
+        or len(new) > 1
+        or any(kind_of(p) in ("package", "dir") for p in (old_path, new_path))
+    )
+    findings, private, profiles = compare_sets(
+        old, new, profile=profile, show_private=show_private, provides=package_level
+    )
     applied, stale = _apply_waivers(findings, profiles, waivers)
     names = sorted({a.name for a in old} | {a.name for a in new})
     return Report(
@@ -304,9 +325,11 @@ def run_graph_check(
     graph = load_graph(path)
     libs = run_dump(lib_paths)
     verdict = graph_check(graph, libs, rel, parents or None, profile=profile)
+    findings = list(verdict.findings)
+    findings.extend(_libraries_gone(graph, verdict.parents, libs, lib_paths))
     profiles = [profile_for(a.soname, profile) for a in libs]
     applied, stale = _apply_waivers(
-        list(verdict.findings), profiles, replace(waivers, release=waivers.release or rel)
+        findings, profiles, replace(waivers, release=waivers.release or rel)
     )
     return Report(
         "graph-check",
@@ -320,6 +343,32 @@ def run_graph_check(
             "ancestors": list(verdict.ancestors),
         },
     )
+
+
+def _libraries_gone(
+    graph: ReleaseGraph,
+    parents: Sequence[str],
+    libs: Sequence[LibraryABI],
+    lib_paths: Sequence[str],
+) -> list[Finding]:
+    """A whole build (package or tree) that lacks a library its parent release shipped."""
+    from elfaudit.inputs import kind_of
+
+    if not any(kind_of(p) in ("package", "dir") for p in lib_paths):
+        return []  # single libraries given: the others are simply not being judged
+    have = {a.name for a in libs}
+    gone: dict[str, str] = {}
+    for parent in parents:
+        for soname in graph.release(parent).library_names:
+            if soname not in have:
+                gone.setdefault(soname, parent)
+    return [
+        Finding(
+            Rule.LIBRARY_REMOVED.id, Severity.ERROR, soname, None, None,
+            f"{soname} shipped in release {parent} but is not in this build",
+        )
+        for soname, parent in sorted(gone.items())
+    ]
 
 
 def record_release(
@@ -359,7 +408,12 @@ def record_release(
                     note=r.note,
                     recorded_at=r.recorded_at,
                 )
-        chosen = list(parents) if parents else default_parents(graph, rel)
+        if parents:
+            chosen = list(parents)
+        elif replace_existing and rel in graph:  # a re-recording keeps its place
+            chosen = graph.parents(rel)
+        else:
+            chosen = default_parents(graph, rel)
         graph.add_release(
             rel,
             libs,
@@ -702,19 +756,31 @@ def run_scan(
     progress: Callable[[int, int, str], None] | None = None,
     waivers: WaiverOptions = WaiverOptions(),
 ) -> Report:
-    from elfaudit.scan import scan
+    from elfaudit.model import Problem
+    from elfaudit.scan import expand_inputs, scan
 
-    result = scan(paths, jobs=jobs, progress=progress)
+    # A folder holding nothing to audit is a problem, not a clean scan (a wrong path in CI
+    # must not pass): expand each argument here, then scan the expanded inputs.
+    expanded: list[str] = []
+    empty: list[Problem] = []
+    for p in paths:
+        got = expand_inputs([p])
+        if not got:
+            empty.append(Problem(p, "no shared libraries or packages found in this directory"))
+        expanded.extend(got)
+    result = scan(expanded, jobs=jobs, progress=progress)
     report = result.report("scan")
     profiles = [profile_for(name) for name in sorted(set(report.libraries))]
     applied, stale = _apply_waivers(list(report.findings), profiles, waivers)
+    problems = tuple(empty) + report.problems
     return Report(
         "scan",
         report.libraries,
         applied,
-        problems=report.problems,
+        problems=problems,
         unused_waivers=stale,
-        extra={"inputs": len(result.inputs), "jobs": result.jobs},
+        # Not the worker count: the report must not depend on --jobs or on the machine.
+        extra={"inputs": len(result.inputs)},
     )
 
 

@@ -491,6 +491,10 @@ def symbols_file(
     """
     from elfaudit.audit import WaiverOptions, run_symbols_check, run_symbols_file
 
+    if check_file is not None and not check:
+        # Without --check the file was silently ignored and a new one written: exit 0, as if
+        # the check had passed.
+        raise click.UsageError("--symbols FILE is only read with --check")
     if check:
         report = run_symbols_check(
             libs, check_file, graph_path=graph_path, profile=profile,

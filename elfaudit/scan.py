@@ -200,7 +200,9 @@ def _run_one(audit_one: Callable[[str], ScanItem], path: str) -> ScanItem:
     try:
         item: object = audit_one(path)
     except ElfauditError as exc:
-        return ScanItem(path, problems=(Problem(path, exc.message),), worker=pid)
+        # The Problem names the input; keep only what the message adds to it.
+        why = exc.message.removeprefix(f"{path}: ")
+        return ScanItem(path, problems=(Problem(path, why),), worker=pid)
     except MemoryError:
         return ScanItem(path, problems=(Problem(path, "out of memory"),), worker=pid)
     except Exception as exc:  # an audit bug must not take the other inputs down

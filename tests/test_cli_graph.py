@@ -693,3 +693,30 @@ def test_record_without_graph_seeds_the_local_file(
     assert [r["release"] for r in json.loads(out)["rows"]] == ["1.2.0"]
     rc, out, _ = call(capsys, "graph", "show", "--format", "json", "--graph", str(local))
     assert "99.0.0" in {r["release"] for r in json.loads(out)["rows"]}
+
+
+@pytest.mark.real
+def test_graph_check_of_a_package_missing_a_library(tmp_path: Path) -> None:
+    """A whole build (tree or package) lacking a library its parent shipped: library-removed."""
+    import shutil
+
+    import realdebs
+
+    libs = realdebs.libraries("sid")
+    if not libs:
+        pytest.skip("sid's libvirt0 is not available")
+    tree = tmp_path / "usr" / "lib"
+    tree.mkdir(parents=True)
+    for soname, path in libs.items():
+        if soname != "libvirt-lxc.so.0":
+            shutil.copyfile(path, tree / soname)
+    proc = subprocess.run(
+        [sys.executable, "-m", "elfaudit", "graph", "check", str(tmp_path), "--release",
+         "99.0.0", "--parent", "12.8.0", "--format", "json"],
+        capture_output=True, text=True, cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if k != "ELFAUDIT_GRAPH"},
+    )
+    doc = json.loads(proc.stdout)
+    gone = [f for f in doc["findings"] if f["rule"] == "library-removed"]
+    assert [f["library"] for f in gone] == ["libvirt-lxc.so.0"]
+    assert proc.returncode & 8
