@@ -364,7 +364,11 @@ def _libraries_gone(
                 gone.setdefault(soname, parent)
     return [
         Finding(
-            Rule.LIBRARY_REMOVED.id, Severity.ERROR, soname, None, None,
+            Rule.LIBRARY_REMOVED.id,
+            Severity.ERROR,
+            soname,
+            None,
+            None,
             f"{soname} shipped in release {parent} but is not in this build",
         )
         for soname, parent in sorted(gone.items())

@@ -70,13 +70,15 @@ def _check_nodes(abi: LibraryABI, named: list[ScriptNode], out: _Collector) -> N
         v = lib_nodes.get(n.name)
         if v is None:
             out.add(
-                Rule.NODE_MISSING, n.name,
+                Rule.NODE_MISSING,
+                n.name,
                 f"version node {n.name} is declared in the script but not defined by the library",
                 location=n.location,
             )
         elif set(v.parents) != set(n.parents):
             out.add(
-                Rule.NODE_PARENT_MISMATCH, n.name,
+                Rule.NODE_PARENT_MISMATCH,
+                n.name,
                 f"{n.name} has parents [{', '.join(v.parents)}] in the library but "
                 f"[{', '.join(n.parents)}] in the script",
                 location=n.location,
@@ -84,7 +86,8 @@ def _check_nodes(abi: LibraryABI, named: list[ScriptNode], out: _Collector) -> N
     for name in lib_nodes:
         if name not in script_names:
             out.add(
-                Rule.NODE_UNEXPECTED, name,
+                Rule.NODE_UNEXPECTED,
+                name,
                 f"the library defines version node {name}, which no script declares",
             )
 
@@ -105,14 +108,16 @@ def _check_symbols(abi: LibraryABI, script: VersionScript, out: _Collector) -> N
             if s.version is None:
                 if abi.versioned and named:
                     out.add(
-                        Rule.SYMBOL_UNVERSIONED, expected,
+                        Rule.SYMBOL_UNVERSIONED,
+                        expected,
                         f"{name} is exported without a version although the library defines "
                         "versions",
                         symbol=name,
                     )
                 elif node is None and script.nodes:
                     out.add(
-                        Rule.SYMBOL_NOT_IN_SCRIPT, None,
+                        Rule.SYMBOL_NOT_IN_SCRIPT,
+                        None,
                         f"{name} is exported but no version script lists it",
                         symbol=name,
                     )
@@ -120,7 +125,8 @@ def _check_symbols(abi: LibraryABI, script: VersionScript, out: _Collector) -> N
             if node is None:
                 if s.default:
                     out.add(
-                        Rule.SYMBOL_NOT_IN_SCRIPT, s.version,
+                        Rule.SYMBOL_NOT_IN_SCRIPT,
+                        s.version,
                         f"{s.label} is exported but no version script lists it",
                         symbol=name,
                     )
@@ -130,24 +136,28 @@ def _check_symbols(abi: LibraryABI, script: VersionScript, out: _Collector) -> N
                 if not s.default and any(d.version == expected for d in defaults):
                     continue
                 out.add(
-                    Rule.SYMBOL_WRONG_NODE, s.version,
+                    Rule.SYMBOL_WRONG_NODE,
+                    s.version,
                     f"{name} is exported as {s.label} but the script puts it in {expected}",
                     symbol=name,
                 )
                 continue
             if not defaults:
                 out.add(
-                    Rule.SYMBOL_NOT_DEFAULT, s.version,
+                    Rule.SYMBOL_NOT_DEFAULT,
+                    s.version,
                     f"{name} is exported only as {s.label} (hidden): new programs cannot link it",
                     symbol=name,
                 )
             if wildcard and out.profile.exact_listing:
                 assert match.entry is not None
                 out.add(
-                    Rule.SYMBOL_NOT_IN_SCRIPT, s.version,
+                    Rule.SYMBOL_NOT_IN_SCRIPT,
+                    s.version,
                     f"{s.label} is exported only because the wildcard '{match.entry.pattern}' "
                     f"in {expected} matches it",
-                    symbol=name, location=match.entry.location,
+                    symbol=name,
+                    location=match.entry.location,
                 )
 
 
@@ -159,10 +169,11 @@ def _check_listed(abi: LibraryABI, script: VersionScript, out: _Collector) -> No
                 continue
             if e.pattern not in exported:
                 out.add(
-                    Rule.SCRIPT_SYMBOL_MISSING, n.name,
-                    f"{e.pattern} is listed in {n.name or 'the anonymous node'} "
-                    "but not exported",
-                    symbol=e.pattern, location=e.location,
+                    Rule.SCRIPT_SYMBOL_MISSING,
+                    n.name,
+                    f"{e.pattern} is listed in {n.name or 'the anonymous node'} but not exported",
+                    symbol=e.pattern,
+                    location=e.location,
                 )
 
 
@@ -178,9 +189,12 @@ def _check_duplicates(script: VersionScript, out: _Collector) -> None:
                 continue
             where = seen[0].name or "the anonymous node"
             out.add(
-                Rule.SCRIPT_DUPLICATE_SYMBOL, n.name,
+                Rule.SCRIPT_DUPLICATE_SYMBOL,
+                n.name,
                 f"{e.pattern} is listed again (first in {where} at line {seen[1].line})",
-                symbol=e.pattern, location=e.location, hygiene=True,
+                symbol=e.pattern,
+                location=e.location,
+                hygiene=True,
             )
 
 

@@ -64,12 +64,19 @@ def _remember_verbose(ctx: click.Context, _param: click.Parameter, value: bool) 
 def format_option(choices: Sequence[str] = REPORT_FORMATS) -> Callable[[F], F]:
     def decorate(f: F) -> F:
         f = click.option(
-            "--format", "fmt", type=click.Choice(list(choices)), default="text",
-            show_default=True, help="Output format.",
+            "--format",
+            "fmt",
+            type=click.Choice(list(choices)),
+            default="text",
+            show_default=True,
+            help="Output format.",
         )(f)
         if tuple(choices) == REPORT_FORMATS:
             f = click.option(
-                "-v", "--verbose", is_flag=True, expose_value=False,
+                "-v",
+                "--verbose",
+                is_flag=True,
+                expose_value=False,
                 callback=_remember_verbose,
                 help="List info findings one by one (text and JUnit).",
             )(f)
@@ -80,7 +87,9 @@ def format_option(choices: Sequence[str] = REPORT_FORMATS) -> Callable[[F], F]:
 
 def output_option(f: F) -> F:
     return click.option(
-        "-o", "--output", type=click.Path(dir_okay=False, writable=True),
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, writable=True),
         help="Write the report to this file (atomically) instead of stdout.",
     )(f)
 
@@ -95,11 +104,15 @@ def profile_option(f: F) -> F:
 
 def waiver_options(f: F) -> F:
     f = click.option(
-        "--waivers", "waivers", multiple=True, type=click.Path(dir_okay=False),
+        "--waivers",
+        "waivers",
+        multiple=True,
+        type=click.Path(dir_okay=False),
         help="A waivers file (repeatable). Waived findings are still reported.",
     )(f)
     return click.option(
-        "--no-default-waivers", is_flag=True,
+        "--no-default-waivers",
+        is_flag=True,
         help="Do not apply the waivers shipped with the profile.",
     )(f)
 
@@ -141,7 +154,11 @@ def dump(paths: tuple[str, ...], fmt: str, imports: bool, output: str | None) ->
 @cli.command()
 @click.argument("libs", nargs=-1, required=True)
 @click.option(
-    "--script", "scripts", multiple=True, required=True, type=click.Path(dir_okay=False),
+    "--script",
+    "scripts",
+    multiple=True,
+    required=True,
+    type=click.Path(dir_okay=False),
     help="A version script the library was built from (repeatable). libvirt's private "
     "fragments (libvirt_private.syms) are merged into the generated private node.",
 )
@@ -168,7 +185,10 @@ def check(
     from elfaudit.audit import WaiverOptions, run_check
 
     report = run_check(
-        libs, scripts, profile=profile, private_node=private_node,
+        libs,
+        scripts,
+        profile=profile,
+        private_node=private_node,
         waivers=WaiverOptions(waivers, not no_default_waivers),
     )
     return emit(report, fmt, output)
@@ -196,11 +216,13 @@ def compare(
     from elfaudit.audit import WaiverOptions, run_compare
 
     report = run_compare(
-        old, new, profile=profile, show_private=show_private,
+        old,
+        new,
+        profile=profile,
+        show_private=show_private,
         waivers=WaiverOptions(waivers, not no_default_waivers),
     )
     return emit(report, fmt, output)
-
 
 
 # ---------------------------------------------------------------------------- release graph
@@ -208,7 +230,9 @@ def compare(
 
 def graph_option(f: F) -> F:
     return click.option(
-        "--graph", "graph_path", type=click.Path(dir_okay=False),
+        "--graph",
+        "graph_path",
+        type=click.Path(dir_okay=False),
         help="Release graph file. Default: $ELFAUDIT_GRAPH, else ./elfaudit-graph.json if it "
         "exists, else the libvirt graph shipped with elfaudit.",
     )(f)
@@ -216,7 +240,9 @@ def graph_option(f: F) -> F:
 
 def release_options(f: F) -> F:
     f = click.option(
-        "--parent", "parents", multiple=True,
+        "--parent",
+        "parents",
+        multiple=True,
         help="Release this one follows (repeatable). Default: the newest recorded release "
         "that sorts before it.",
     )(f)
@@ -252,8 +278,13 @@ def graph_record(
     from elfaudit.audit import record_release
 
     path, rel, chosen = record_release(
-        libs, release=release, parents=parents, graph_path=graph_path, profile=profile,
-        replace_existing=replace, note=note,
+        libs,
+        release=release,
+        parents=parents,
+        graph_path=graph_path,
+        profile=profile,
+        replace_existing=replace,
+        note=note,
     )
     after = f" after {', '.join(chosen)}" if chosen else " as a root"
     click.echo(f"recorded {rel}{after} in {path}", err=True)
@@ -283,7 +314,11 @@ def graph_check_cmd(
     from elfaudit.audit import WaiverOptions, run_graph_check
 
     report = run_graph_check(
-        libs, release=release, parents=parents, graph_path=graph_path, profile=profile,
+        libs,
+        release=release,
+        parents=parents,
+        graph_path=graph_path,
+        profile=profile,
         waivers=WaiverOptions(waivers, not no_default_waivers),
     )
     return emit(report, fmt, output)
@@ -319,7 +354,10 @@ def graph_introduced(symbol: str, graph_path: str | None, library: str | None, f
 @graph.command("export")
 @graph_option
 @click.option(
-    "--format", "fmt", type=click.Choice(["dot", "graphml", "json"]), default="dot",
+    "--format",
+    "fmt",
+    type=click.Choice(["dot", "graphml", "json"]),
+    default="dot",
     show_default=True,
 )
 @output_option
@@ -334,7 +372,10 @@ def graph_export(graph_path: str | None, fmt: str, output: str | None) -> int:
 @graph.command("plot")
 @graph_option
 @click.option(
-    "-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True),
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True),
     help="Picture to write: .svg or .png.",
 )
 @click.option("--title", help="Title of the picture.")
@@ -350,14 +391,19 @@ def graph_plot(graph_path: str | None, output: str, title: str | None) -> int:
 @cli.command()
 @click.argument("libs", nargs=-1, required=True)
 @click.option(
-    "--script", "scripts", multiple=True, required=True, type=click.Path(dir_okay=False),
+    "--script",
+    "scripts",
+    multiple=True,
+    required=True,
+    type=click.Path(dir_okay=False),
     help="Version script the libraries were built from (repeatable).",
 )
 @release_options
 @graph_option
 @click.option("--private-node", help="Node the private fragments are wrapped in.")
 @click.option(
-    "--record", is_flag=True,
+    "--record",
+    is_flag=True,
     help="When the verdict has no error, record the release in the graph.",
 )
 @profile_option
@@ -383,8 +429,13 @@ def gate(
     from elfaudit.audit import WaiverOptions, record_release, run_gate
 
     report = run_gate(
-        libs, scripts, release=release, parents=parents, graph_path=graph_path,
-        profile=profile, private_node=private_node,
+        libs,
+        scripts,
+        release=release,
+        parents=parents,
+        graph_path=graph_path,
+        profile=profile,
+        private_node=private_node,
         waivers=WaiverOptions(waivers, not no_default_waivers),
     )
     rc = emit(report, fmt, output)
@@ -395,8 +446,7 @@ def gate(
             path, rel, chosen = record_release(
                 libs, release=release, parents=parents, graph_path=graph_path, profile=profile
             )
-            click.echo(f"recorded {rel} after {', '.join(chosen) or 'nothing'} in {path}",
-                       err=True)
+            click.echo(f"recorded {rel} after {', '.join(chosen) or 'nothing'} in {path}", err=True)
     return rc
 
 
@@ -406,7 +456,9 @@ def gate(
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option(
-    "-j", "--jobs", type=click.IntRange(min=1),
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
     help="Worker processes (default: one per core).",
 )
 @waiver_options
@@ -443,7 +495,8 @@ def _progress_bar() -> Callable[[int, int, str], None]:
         name = os.path.basename(path)[-40:]
         click.echo(
             f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {name:<40}",
-            err=True, nl=False,
+            err=True,
+            nl=False,
         )
 
     return show
@@ -453,11 +506,15 @@ def _progress_bar() -> Callable[[int, int, str], None]:
 @click.argument("libs", nargs=-1, required=True)
 @click.option("--package", help="Binary package name for the header (default: from the .deb).")
 @click.option(
-    "--check", "check", is_flag=True,
+    "--check",
+    "check",
+    is_flag=True,
     help="Compare an existing symbols file with the binaries instead of writing one.",
 )
 @click.option(
-    "--symbols", "check_file", type=click.Path(dir_okay=False),
+    "--symbols",
+    "check_file",
+    type=click.Path(dir_okay=False),
     help="The symbols file to --check (default: the .deb's own DEBIAN/symbols).",
 )
 @click.option("--build-depends-package", help="Value of the * Build-Depends-Package: field.")
@@ -497,14 +554,21 @@ def symbols_file(
         raise click.UsageError("--symbols FILE is only read with --check")
     if check:
         report = run_symbols_check(
-            libs, check_file, graph_path=graph_path, profile=profile,
+            libs,
+            check_file,
+            graph_path=graph_path,
+            profile=profile,
             waivers=WaiverOptions(waivers, not no_default_waivers),
         )
         return emit(report, fmt, output)
     name = package or _deb_package(libs)
     text = run_symbols_file(
-        libs, package=name, graph_path=graph_path, profile=profile,
-        build_depends_package=build_depends_package, minver_fallback=minver_fallback,
+        libs,
+        package=name,
+        graph_path=graph_path,
+        profile=profile,
+        build_depends_package=build_depends_package,
+        minver_fallback=minver_fallback,
     )
     write_output(text, output)
     return 0
@@ -536,9 +600,7 @@ def provides(libs: tuple[str, ...], requires: bool, fmt: str, output: str | None
 
 @cli.command()
 @click.argument("programs", nargs=-1, required=True)
-@click.option(
-    "--library", help="A library, package or tree: does it satisfy the programs' needs?"
-)
+@click.option("--library", help="A library, package or tree: does it satisfy the programs' needs?")
 @click.option("--release", help="A release of the graph: does it satisfy them?")
 @graph_option
 @format_option(("text", "json"))
@@ -556,9 +618,7 @@ def needs(
     """
     from elfaudit.audit import run_needs
 
-    text, ok = run_needs(
-        programs, library=library, release=release, graph_path=graph_path, fmt=fmt
-    )
+    text, ok = run_needs(programs, library=library, release=release, graph_path=graph_path, fmt=fmt)
     write_output(text, None)
     return 0 if ok else EXIT_INCOMPATIBLE
 
@@ -567,7 +627,9 @@ def needs(
 @click.argument("old")
 @click.argument("new")
 @click.option(
-    "--library", "libraries", multiple=True,
+    "--library",
+    "libraries",
+    multiple=True,
     help="Also check the NEW description against these libraries or packages (repeatable).",
 )
 @waiver_options
@@ -591,11 +653,13 @@ def api_compare(
     )
     return emit(report, fmt, output)
 
+
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Console entry point: map every outcome onto the documented exit codes."""
     try:
         rc = cli.main(
-            args=list(argv) if argv is not None else None, prog_name="elfaudit",
+            args=list(argv) if argv is not None else None,
+            prog_name="elfaudit",
             standalone_mode=False,
         )
     except click.UsageError as exc:

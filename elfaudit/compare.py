@@ -40,7 +40,8 @@ def compare_abi(
     out = _Out(new.name, profile)
     if (old.machine, old.elf_class, old.byte_order) != (new.machine, new.elf_class, new.byte_order):
         out.add(
-            Rule.MACHINE_CHANGED, None,
+            Rule.MACHINE_CHANGED,
+            None,
             f"old is {old.machine} {old.elf_class}-bit {old.byte_order}-endian, new is "
             f"{new.machine} {new.elf_class}-bit {new.byte_order}-endian",
         )
@@ -61,7 +62,8 @@ def _compare_nodes(old: LibraryABI, new: LibraryABI, out: _Out) -> None:
             out.add(Rule.NODE_REMOVED, name, f"version node {name} was removed")
         elif set(n.parents) != set(v.parents):
             out.add(
-                Rule.NODE_PARENT_CHANGED, name,
+                Rule.NODE_PARENT_CHANGED,
+                name,
                 f"{name} inherited [{', '.join(v.parents)}], now [{', '.join(n.parents)}]",
             )
     for name in new_nodes:
@@ -89,7 +91,8 @@ def _compare_symbols(old: LibraryABI, new: LibraryABI, out: _Out) -> None:
                 continue
             if o.default and not n.default and not new_defaults:
                 out.add(
-                    Rule.SYMBOL_DEFAULT_LOST, ver,
+                    Rule.SYMBOL_DEFAULT_LOST,
+                    ver,
                     f"{o.label} became {n.label}: it has no default version left, so new "
                     "programs cannot link against it",
                     name,
@@ -109,7 +112,8 @@ def _compare_symbols(old: LibraryABI, new: LibraryABI, out: _Out) -> None:
                 continue
             if ver is not None and ver in old_nodes:
                 out.add(
-                    Rule.SYMBOL_ADDED_TO_RELEASED_NODE, ver,
+                    Rule.SYMBOL_ADDED_TO_RELEASED_NODE,
+                    ver,
                     f"{n.label} is new, but {ver} already shipped in the old release",
                     name,
                 )
@@ -122,7 +126,8 @@ def _gone(o: Symbol, new_versions: dict[str | None, Symbol], out: _Out) -> None:
     if o.default and moved_to:
         dest = ", ".join(s.label for s in moved_to)
         out.add(
-            Rule.SYMBOL_VERSION_CHANGED, o.version,
+            Rule.SYMBOL_VERSION_CHANGED,
+            o.version,
             f"{o.label} moved to {dest}: programs bound to {o.version} fail to load",
             o.name,
         )
@@ -133,23 +138,31 @@ def _gone(o: Symbol, new_versions: dict[str | None, Symbol], out: _Out) -> None:
 def _compare_attributes(o: Symbol, n: Symbol, out: _Out) -> None:
     if o.type != n.type:
         out.add(
-            Rule.SYMBOL_TYPE_CHANGED, o.version, f"{o.label} changed from {o.type} to {n.type}",
+            Rule.SYMBOL_TYPE_CHANGED,
+            o.version,
+            f"{o.label} changed from {o.type} to {n.type}",
             o.name,
         )
     if o.binding != n.binding:
         out.add(
-            Rule.SYMBOL_BINDING_CHANGED, o.version,
-            f"{o.label} changed binding from {o.binding} to {n.binding}", o.name,
+            Rule.SYMBOL_BINDING_CHANGED,
+            o.version,
+            f"{o.label} changed binding from {o.binding} to {n.binding}",
+            o.name,
         )
     if o.visibility != n.visibility:
         out.add(
-            Rule.SYMBOL_VISIBILITY_CHANGED, o.version,
-            f"{o.label} changed visibility from {o.visibility} to {n.visibility}", o.name,
+            Rule.SYMBOL_VISIBILITY_CHANGED,
+            o.version,
+            f"{o.label} changed visibility from {o.visibility} to {n.visibility}",
+            o.name,
         )
     if o.type in DATA_TYPES and n.type == o.type and o.size != n.size:
         out.add(
-            Rule.SYMBOL_SIZE_CHANGED, o.version,
-            f"{o.label} changed size from {o.size} to {n.size} bytes", o.name,
+            Rule.SYMBOL_SIZE_CHANGED,
+            o.version,
+            f"{o.label} changed size from {o.size} to {n.size} bytes",
+            o.name,
         )
 
 

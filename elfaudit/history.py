@@ -142,7 +142,10 @@ def _released_node_additions(
                 continue
             reported.add((s.name, s.version))
             f = Finding(
-                Rule.SYMBOL_ADDED_TO_RELEASED_NODE.id, Severity.ERROR, abi.name, s.name,
+                Rule.SYMBOL_ADDED_TO_RELEASED_NODE.id,
+                Severity.ERROR,
+                abi.name,
+                s.name,
                 s.version,
                 f"{s.label} is not in {s.version} as release {anc} shipped it: a symbol "
                 "must go into a new node",
@@ -171,10 +174,18 @@ def _node_names(
         nums = tag.numbers[:3]
         if rel and nums > rel:
             out.append(
-                _adjusted(prof, node, Finding(
-                    Rule.NODE_ABOVE_RELEASE.id, Severity.ERROR, abi.name, None, node,
-                    f"{node} is named for a release after {release}, the one being built",
-                ))
+                _adjusted(
+                    prof,
+                    node,
+                    Finding(
+                        Rule.NODE_ABOVE_RELEASE.id,
+                        Severity.ERROR,
+                        abi.name,
+                        None,
+                        node,
+                        f"{node} is named for a release after {release}, the one being built",
+                    ),
+                )
             )
         if node in shipped_nodes:
             continue
@@ -183,12 +194,19 @@ def _node_names(
                 continue
             if nums <= release_numbers(anc):
                 out.append(
-                    _adjusted(prof, node, Finding(
-                        Rule.NODE_NAMED_FOR_SHIPPED_RELEASE.id, Severity.ERROR, abi.name, None,
+                    _adjusted(
+                        prof,
                         node,
-                        f"{node} is new, but release {anc} already shipped without it: "
-                        f"programs needing {node} would accept {anc}",
-                    ))
+                        Finding(
+                            Rule.NODE_NAMED_FOR_SHIPPED_RELEASE.id,
+                            Severity.ERROR,
+                            abi.name,
+                            None,
+                            node,
+                            f"{node} is new, but release {anc} already shipped without it: "
+                            f"programs needing {node} would accept {anc}",
+                        ),
+                    )
                 )
                 break
     template = prof.private_node_for(abi.soname, upstream_version(release))
@@ -197,8 +215,12 @@ def _node_names(
         if private and template not in private:
             out.append(
                 Finding(
-                    Rule.PRIVATE_NODE_MISNAMED.id, Severity.WARNING, abi.name, None,
-                    private[0], f"the private node is {', '.join(private)}; building "
+                    Rule.PRIVATE_NODE_MISNAMED.id,
+                    Severity.WARNING,
+                    abi.name,
+                    None,
+                    private[0],
+                    f"the private node is {', '.join(private)}; building "
                     f"{release} should name it {template}",
                 )
             )
@@ -258,7 +280,14 @@ def graph_summary(
                 added = len(abi.symbols)
             rows.append(
                 ReleaseRow(
-                    rel, parents, soname, len(abi.symbols), len(public), newest, added, removed,
+                    rel,
+                    parents,
+                    soname,
+                    len(abi.symbols),
+                    len(public),
+                    newest,
+                    added,
+                    removed,
                     tuple(breaks),
                 )
             )

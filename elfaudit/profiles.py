@@ -21,8 +21,17 @@ from elfaudit.model import Finding, NodeClass, Severity
 FORMAT = "elfaudit-profile"
 BUILTIN = ("libvirt", "generic")
 _KEYS = {
-    "format", "format_version", "name", "description", "sonames", "nodes", "chain",
-    "exact_listing", "private_nodes", "waivers", "late_additions",
+    "format",
+    "format_version",
+    "name",
+    "description",
+    "sonames",
+    "nodes",
+    "chain",
+    "exact_listing",
+    "private_nodes",
+    "waivers",
+    "late_additions",
 }
 
 
@@ -111,9 +120,7 @@ def parse_profile(doc: Any, source: str) -> Profile:
         try:
             cls = NodeClass(n["class"])
         except ValueError:
-            raise _fail(
-                source, f"nodes[{i}].class must be one of public, weak, private"
-            ) from None
+            raise _fail(source, f"nodes[{i}].class must be one of public, weak, private") from None
         nodes.append((n["pattern"], cls))
     for key in ("chain", "exact_listing"):
         if not isinstance(doc.get(key, False), bool):

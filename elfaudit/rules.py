@@ -31,113 +31,157 @@ class Rule(Enum):
 
     # ---- binary vs the version scripts it was built from (check)
     SCRIPT_SYMBOL_MISSING = RuleSpec(
-        "script-symbol-missing", E, "script",
+        "script-symbol-missing",
+        E,
+        "script",
         "A symbol listed in the version script is not exported by the library.",
         "Functions are never removed: a listed API that is not exported is missing.",
     )
     SYMBOL_WRONG_NODE = RuleSpec(
-        "symbol-wrong-node", E, "script",
+        "symbol-wrong-node",
+        E,
+        "script",
         "A symbol is exported under another version node than the script assigns.",
         "Each API is tagged with the version that introduced it.",
     )
     SYMBOL_NOT_IN_SCRIPT = RuleSpec(
-        "symbol-not-in-script", E, "script",
+        "symbol-not-in-script",
+        E,
+        "script",
         "A symbol is exported but no version script lists it (e.g. leaked through a wildcard).",
         "Only reviewed API may be exported.",
     )
     SYMBOL_UNVERSIONED = RuleSpec(
-        "symbol-unversioned", E, "script",
+        "symbol-unversioned",
+        E,
+        "script",
         "A symbol is exported without a version in a library that defines versions.",
         "Where the format permits, every API carries version information.",
     )
     SYMBOL_NOT_DEFAULT = RuleSpec(
-        "symbol-not-default", E, "script",
+        "symbol-not-default",
+        E,
+        "script",
         "A symbol is exported only as a hidden (@) version, so new programs cannot link to it.",
         "Every listed API must be linkable.",
     )
     NODE_MISSING = RuleSpec(
-        "node-missing", E, "script",
+        "node-missing",
+        E,
+        "script",
         "A version node of the script is not defined by the library.",
         "Programs linked against the node fail with 'version not found'.",
     )
     NODE_UNEXPECTED = RuleSpec(
-        "node-unexpected", E, "script",
+        "node-unexpected",
+        E,
+        "script",
         "The library defines a version node that no script declares.",
         "Version nodes come only from reviewed version scripts.",
     )
     NODE_PARENT_MISMATCH = RuleSpec(
-        "node-parent-mismatch", W, "script",
+        "node-parent-mismatch",
+        W,
+        "script",
         "A version node's parents in the library differ from the script's.",
         "The node chain is part of the shipped metadata.",
     )
     SCRIPT_DUPLICATE_SYMBOL = RuleSpec(
-        "script-duplicate-symbol", E, "script",
+        "script-duplicate-symbol",
+        E,
+        "script",
         "A symbol is listed more than once in the version scripts.",
         "A symbol has exactly one introducing version.",
     )
     SCRIPT_CHAIN_BROKEN = RuleSpec(
-        "script-chain-broken", E, "script",
+        "script-chain-broken",
+        E,
+        "script",
         "A public node's parent is not the previous node, or node names do not increase.",
         "libvirt's nodes form one chain, one node per release that added API.",
     )
     # ---- release to release (compare)
     SYMBOL_REMOVED = RuleSpec(
-        "symbol-removed", E, "compare",
+        "symbol-removed",
+        E,
+        "compare",
         "A symbol (at a version) that the old library exported is gone.",
         "Functions will never be removed from the public API.",
     )
     SYMBOL_VERSION_CHANGED = RuleSpec(
-        "symbol-version-changed", E, "compare",
+        "symbol-version-changed",
+        E,
+        "compare",
         "A symbol moved to another version node; programs bound to the old node fail to load.",
         "Each API keeps the version in which it was introduced.",
     )
     SYMBOL_DEFAULT_LOST = RuleSpec(
-        "symbol-default-lost", E, "compare",
+        "symbol-default-lost",
+        E,
+        "compare",
         "A symbol no longer has any default (@@) version: new programs cannot link to it.",
         "Functions stay available to new programs forever.",
     )
     SYMBOL_TYPE_CHANGED = RuleSpec(
-        "symbol-type-changed", E, "compare",
+        "symbol-type-changed",
+        E,
+        "compare",
         "A symbol changed kind (e.g. FUNC to OBJECT).",
         "Functions are ABI compatible forever.",
     )
     SYMBOL_BINDING_CHANGED = RuleSpec(
-        "symbol-binding-changed", W, "compare",
+        "symbol-binding-changed",
+        W,
+        "compare",
         "A symbol changed binding (e.g. GLOBAL to WEAK): interposition semantics change.",
         "Functions are ABI compatible forever.",
     )
     SYMBOL_VISIBILITY_CHANGED = RuleSpec(
-        "symbol-visibility-changed", W, "compare",
+        "symbol-visibility-changed",
+        W,
+        "compare",
         "A symbol changed visibility (e.g. DEFAULT to PROTECTED): interposition changes.",
         "Functions are ABI compatible forever.",
     )
     SYMBOL_SIZE_CHANGED = RuleSpec(
-        "symbol-size-changed", E, "compare",
+        "symbol-size-changed",
+        E,
+        "compare",
         "A data object changed size; copy relocations in old programs break.",
         "Struct size and layout are fixed forever.",
     )
     NODE_REMOVED = RuleSpec(
-        "node-removed", E, "compare",
+        "node-removed",
+        E,
+        "compare",
         "A version node the old library defined is gone ('version not found').",
         "Each API keeps the version in which it was introduced.",
     )
     NODE_PARENT_CHANGED = RuleSpec(
-        "node-parent-changed", W, "compare",
+        "node-parent-changed",
+        W,
+        "compare",
         "A version node's parents changed.",
         "Shipped version metadata does not change.",
     )
     SYMBOL_ADDED_TO_RELEASED_NODE = RuleSpec(
-        "symbol-added-to-released-node", E, "compare",
+        "symbol-added-to-released-node",
+        E,
+        "compare",
         "A new symbol appeared in a version node an earlier release already shipped.",
         "Each API is tagged with the version that introduced it; per-node dependencies lie.",
     )
     SONAME_CHANGED = RuleSpec(
-        "soname-changed", E, "compare",
+        "soname-changed",
+        E,
+        "compare",
         "The SONAME changed: existing programs cannot find the library.",
         "The library stays ABI compatible forever.",
     )
     MACHINE_CHANGED = RuleSpec(
-        "machine-changed", E, "compare",
+        "machine-changed",
+        E,
+        "compare",
         "The two libraries are for different machines, classes or byte orders.",
         "Only builds for the same architecture can be compared.",
     )
@@ -149,99 +193,137 @@ class Rule(Enum):
     )
     # ---- packages and trees
     LIBRARY_REMOVED = RuleSpec(
-        "library-removed", E, "package",
+        "library-removed",
+        E,
+        "package",
         "A shared library (by SONAME) present in the old package is missing from the new one.",
         "Programs linked against it cannot start.",
     )
     LIBRARY_ADDED = RuleSpec(
-        "library-added", INFO, "package",
+        "library-added",
+        INFO,
+        "package",
         "A shared library (by SONAME) appears in the new package.",
         "New libraries may be added.",
     )
     PROVIDES_REMOVED = RuleSpec(
-        "provides-removed", E, "package",
+        "provides-removed",
+        E,
+        "package",
         "An RPM-style Provides (soname(NODE)) disappeared between the two builds.",
         "Package dependencies on the node can no longer be met.",
     )
     # ---- release history (graph check / gate)
     NODE_NAMED_FOR_SHIPPED_RELEASE = RuleSpec(
-        "node-named-for-shipped-release", E, "graph",
+        "node-named-for-shipped-release",
+        E,
+        "graph",
         "A new version node is named for a release at or before one that shipped without it.",
         "Programs built against it would wrongly accept that older release.",
     )
     NODE_ABOVE_RELEASE = RuleSpec(
-        "node-above-release", E, "graph",
+        "node-above-release",
+        E,
+        "graph",
         "A version node is named for a release newer than the release being built.",
         "Each API is tagged with the version in which it was introduced.",
     )
     PRIVATE_NODE_MISNAMED = RuleSpec(
-        "private-node-misnamed", W, "graph",
+        "private-node-misnamed",
+        W,
+        "graph",
         "The private node is not named after the release being built.",
         "libvirt renames LIBVIRT_PRIVATE_<release> every release.",
     )
     # ---- the documented API (libvirt-dev's libvirt-api.xml; api-compare)
     API_FUNCTION_REMOVED = RuleSpec(
-        "api-function-removed", E, "api",
+        "api-function-removed",
+        E,
+        "api",
         "A function documented in the old API description is gone from the new one.",
         "Functions will never be removed from the public API.",
     )
     API_FUNCTION_SIGNATURE_CHANGED = RuleSpec(
-        "api-function-signature-changed", E, "api",
+        "api-function-signature-changed",
+        E,
+        "api",
         "A function's return type or parameters changed.",
         "Functions never have parameters added, removed or changed in their signature.",
     )
     API_ENUM_REMOVED = RuleSpec(
-        "api-enum-removed", E, "api",
+        "api-enum-removed",
+        E,
+        "api",
         "An enumeration value was removed or renamed.",
         "Existing enumeration values will never be removed or renamed.",
     )
     API_ENUM_VALUE_CHANGED = RuleSpec(
-        "api-enum-value-changed", E, "api",
+        "api-enum-value-changed",
+        E,
+        "api",
         "An enumeration value changed its numeric value.",
         "Existing enumeration values keep their values.",
     )
     API_MACRO_REMOVED = RuleSpec(
-        "api-macro-removed", E, "api",
+        "api-macro-removed",
+        E,
+        "api",
         "A constant (macro) was removed.",
         "Existing constants will never be removed or have their value changed.",
     )
     API_MACRO_VALUE_CHANGED = RuleSpec(
-        "api-macro-value-changed", E, "api",
+        "api-macro-value-changed",
+        E,
+        "api",
         "A constant (macro) changed its value.",
         "Existing constants will never be removed or have their value changed.",
     )
     API_STRUCT_CHANGED = RuleSpec(
-        "api-struct-changed", E, "api",
+        "api-struct-changed",
+        E,
+        "api",
         "A struct gained, lost or changed a field.",
         "Struct definitions never have fields added, removed or changed.",
     )
     API_UNION_CHANGED = RuleSpec(
-        "api-union-changed", E, "api",
+        "api-union-changed",
+        E,
+        "api",
         "A union lost or changed a field.",
         "Union definitions never have existing fields removed or changed.",
     )
     API_TYPEDEF_REMOVED = RuleSpec(
-        "api-typedef-removed", E, "api",
+        "api-typedef-removed",
+        E,
+        "api",
         "A typedef was removed.",
         "Typedefs are the stable names applications use.",
     )
     API_VERSION_CHANGED = RuleSpec(
-        "api-version-changed", E, "api",
+        "api-version-changed",
+        E,
+        "api",
         "An API item's 'since' version changed between releases.",
         "Each API is tagged with the version in which it was introduced.",
     )
     API_NOT_EXPORTED = RuleSpec(
-        "api-not-exported", E, "api",
+        "api-not-exported",
+        E,
+        "api",
         "A function documented in the API description is not exported by the library.",
         "Documented API must be callable.",
     )
     API_NODE_MISMATCH = RuleSpec(
-        "api-node-mismatch", E, "api",
+        "api-node-mismatch",
+        E,
+        "api",
         "A function is exported under a version node other than its documented version.",
         "Each API is tagged with the version in which it was introduced.",
     )
     API_UNDOCUMENTED = RuleSpec(
-        "api-undocumented", W, "api",
+        "api-undocumented",
+        W,
+        "api",
         "A public symbol is exported but not described in the API description.",
         "Only documented API may be exported.",
     )
@@ -250,17 +332,23 @@ class Rule(Enum):
     )
     # ---- Debian symbols files (symbols-file --check)
     SYMBOLS_FILE_MISSING_SYMBOL = RuleSpec(
-        "symbols-file-missing-symbol", W, "symbols-file",
+        "symbols-file-missing-symbol",
+        W,
+        "symbols-file",
         "The library exports a symbol the symbols file does not list.",
         "Dependencies generated from the symbols file must cover every symbol.",
     )
     SYMBOLS_FILE_STALE_SYMBOL = RuleSpec(
-        "symbols-file-stale-symbol", E, "symbols-file",
+        "symbols-file-stale-symbol",
+        E,
+        "symbols-file",
         "The symbols file lists a symbol the library does not export.",
         "Functions are never removed.",
     )
     SYMBOLS_FILE_MINVER_TOO_LOW = RuleSpec(
-        "symbols-file-minver-too-low", E, "symbols-file",
+        "symbols-file-minver-too-low",
+        E,
+        "symbols-file",
         "The minimal version is older than the release that really shipped the symbol.",
         "Too-loose dependencies let programs install against a library lacking the symbol.",
     )

@@ -186,7 +186,7 @@ def read_snapshot(path: str | Path) -> list[LibraryABI]:
         raise SnapshotError(p, f"not a valid JSON snapshot ({exc})") from exc
     try:
         if not isinstance(doc, dict) or doc.get("kind") != KIND:
-            raise ValueError(f"not an elfaudit dump (expected \"kind\": \"{KIND}\")")
+            raise ValueError(f'not an elfaudit dump (expected "kind": "{KIND}")')
         if doc.get("schema_version") != SCHEMA_VERSION:
             raise ValueError(f"unsupported schema_version {doc.get('schema_version')!r}")
         libs = doc.get("libraries")

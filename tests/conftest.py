@@ -46,9 +46,9 @@ def build_lib(tmp_path_factory: pytest.TempPathFactory) -> BuildLib:
         extra: tuple[str, ...] = (),
         name: str | None = None,
     ) -> Path:
-        key = hashlib.sha256(
-            repr((c_source, version_script, soname, extra)).encode()
-        ).hexdigest()[:16]
+        key = hashlib.sha256(repr((c_source, version_script, soname, extra)).encode()).hexdigest()[
+            :16
+        ]
         d = out / key
         lib = d / (name or soname)
         if lib.exists():

@@ -23,10 +23,15 @@ V2 { global: qux; } V1;
 CASES: dict[str, tuple[str, str, str, set[tuple[str, str]]]] = {
     "clean": (C, MAP, MAP, set()),
     "script-symbol-missing": (
-        C, MAP, MAP.replace("qux;", "qux; ghost;"), {("script-symbol-missing", "error")}
+        C,
+        MAP,
+        MAP.replace("qux;", "qux; ghost;"),
+        {("script-symbol-missing", "error")},
     ),
     "symbol-wrong-node": (
-        C, MAP, "V1 { global: foo; local: *; };\nV2 { global: qux; bar; } V1;\n",
+        C,
+        MAP,
+        "V1 { global: foo; local: *; };\nV2 { global: qux; bar; } V1;\n",
         {("symbol-wrong-node", "error")},
     ),
     "symbol-not-in-script": (
@@ -49,18 +54,27 @@ CASES: dict[str, tuple[str, str, str, set[tuple[str, str]]]] = {
         {("symbol-not-default", "error")},
     ),
     "node-missing": (
-        C, MAP, MAP + "V3 { global: qux3; } V2;\n",
+        C,
+        MAP,
+        MAP + "V3 { global: qux3; } V2;\n",
         {("node-missing", "error"), ("script-symbol-missing", "error")},
     ),
     "node-unexpected": (
-        C, MAP, "V1 { global: foo; bar; local: *; };\n",
+        C,
+        MAP,
+        "V1 { global: foo; bar; local: *; };\n",
         {("node-unexpected", "error"), ("symbol-not-in-script", "error")},
     ),
     "node-parent-mismatch": (
-        C, MAP, MAP.replace("} V1;", "};"), {("node-parent-mismatch", "warning")}
+        C,
+        MAP,
+        MAP.replace("} V1;", "};"),
+        {("node-parent-mismatch", "warning")},
     ),
     "script-duplicate-symbol": (
-        C, MAP, MAP.replace("qux;", "qux; foo;"),
+        C,
+        MAP,
+        MAP.replace("qux;", "qux; foo;"),
         # GNU ld: the first node naming a symbol decides, so foo stays in V1.
         {("script-duplicate-symbol", "error")},
     ),
@@ -93,17 +107,30 @@ CHAIN_C = "int a(void){return 1;}\nint b(void){return 2;}\nint c(void){return 3;
 @pytest.mark.parametrize(
     ("vmap", "broken"),
     [
-        ("LIBVIRT_1.0.0 { global: a; local: *; };\nLIBVIRT_1.1.0 { global: b; } LIBVIRT_1.0.0;\n"
-         "LIBVIRT_1.2.0 { global: c; } LIBVIRT_1.1.0;\n", set()),
+        (
+            "LIBVIRT_1.0.0 { global: a; local: *; };\nLIBVIRT_1.1.0 { global: b; } LIBVIRT_1.0.0;\n"
+            "LIBVIRT_1.2.0 { global: c; } LIBVIRT_1.1.0;\n",
+            set(),
+        ),
         # parent skips a node
-        ("LIBVIRT_1.0.0 { global: a; local: *; };\nLIBVIRT_1.1.0 { global: b; } LIBVIRT_1.0.0;\n"
-         "LIBVIRT_1.2.0 { global: c; } LIBVIRT_1.0.0;\n", {"LIBVIRT_1.2.0"}),
+        (
+            "LIBVIRT_1.0.0 { global: a; local: *; };\nLIBVIRT_1.1.0 { global: b; } LIBVIRT_1.0.0;\n"
+            "LIBVIRT_1.2.0 { global: c; } LIBVIRT_1.0.0;\n",
+            {"LIBVIRT_1.2.0"},
+        ),
         # names do not increase (0.10.0 > 0.9.0 numerically: this one is fine) ...
-        ("LIBVIRT_0.9.0 { global: a; local: *; };\nLIBVIRT_0.10.0 { global: b; } LIBVIRT_0.9.0;\n"
-         "LIBVIRT_0.10.1 { global: c; } LIBVIRT_0.10.0;\n", set()),
+        (
+            "LIBVIRT_0.9.0 { global: a; local: *; };\n"
+            "LIBVIRT_0.10.0 { global: b; } LIBVIRT_0.9.0;\n"
+            "LIBVIRT_0.10.1 { global: c; } LIBVIRT_0.10.0;\n",
+            set(),
+        ),
         # ... but 1.1.0 after 1.2.0 is not
-        ("LIBVIRT_1.0.0 { global: a; local: *; };\nLIBVIRT_1.2.0 { global: b; } LIBVIRT_1.0.0;\n"
-         "LIBVIRT_1.1.0 { global: c; } LIBVIRT_1.2.0;\n", {"LIBVIRT_1.1.0"}),
+        (
+            "LIBVIRT_1.0.0 { global: a; local: *; };\nLIBVIRT_1.2.0 { global: b; } LIBVIRT_1.0.0;\n"
+            "LIBVIRT_1.1.0 { global: c; } LIBVIRT_1.2.0;\n",
+            {"LIBVIRT_1.1.0"},
+        ),
     ],
 )
 def test_script_chain(vmap: str, broken: set[str], build_lib: BuildLib) -> None:
@@ -120,4 +147,3 @@ def test_wildcard_leak_is_not_listed_under_libvirt_profile(build_lib: BuildLib) 
     libvirt = {(f.rule, f.symbol) for f in check_library(abi, script, builtin("libvirt"))}
     assert libvirt == {("symbol-not-in-script", "b")}
     assert check_library(abi, script, builtin("generic")) == []
-

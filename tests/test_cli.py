@@ -95,7 +95,11 @@ def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env["COLUMNS"] = "200"
     return subprocess.run(
         [sys.executable, "-m", "elfaudit", *args],
-        capture_output=True, text=True, cwd=cwd, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
     )
 
 
@@ -143,13 +147,33 @@ def test_every_error_is_one_line_without_traceback(workdir: Path) -> None:
 def test_output_file_is_not_written_on_bad_input(workdir: Path) -> None:
     out = workdir / "report.json"
     out.write_text("previous\n")
-    proc = run_cli(["compare", str(workdir / "random.bin"), str(workdir / "old.so"),
-                    "--format", "json", "-o", str(out)], workdir)
+    proc = run_cli(
+        [
+            "compare",
+            str(workdir / "random.bin"),
+            str(workdir / "old.so"),
+            "--format",
+            "json",
+            "-o",
+            str(out),
+        ],
+        workdir,
+    )
     assert proc.returncode == 1
     assert out.read_text() == "previous\n"
     assert not [p for p in workdir.iterdir() if p.name.startswith(".elfaudit-")]
-    proc = run_cli(["compare", str(workdir / "old.so"), str(workdir / "removed.so"),
-                    "--format", "json", "-o", str(out)], workdir)
+    proc = run_cli(
+        [
+            "compare",
+            str(workdir / "old.so"),
+            str(workdir / "removed.so"),
+            "--format",
+            "json",
+            "-o",
+            str(out),
+        ],
+        workdir,
+    )
     assert proc.returncode == 12 and proc.stdout == ""
     assert json.loads(out.read_text())["exit_code"] == 12
 
@@ -161,8 +185,9 @@ def test_installed_entry_point_and_package_data(tmp_path: Path) -> None:
         "print(elfaudit.__file__);"
         "print(p.builtin('libvirt').name, os.path.exists(a.shipped_graph_path()))"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=tmp_path, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=True
+    )
     assert proc.stdout.splitlines()[1] == "libvirt True"
 
 

@@ -711,9 +711,23 @@ def test_graph_check_of_a_package_missing_a_library(tmp_path: Path) -> None:
         if soname != "libvirt-lxc.so.0":
             shutil.copyfile(path, tree / soname)
     proc = subprocess.run(
-        [sys.executable, "-m", "elfaudit", "graph", "check", str(tmp_path), "--release",
-         "99.0.0", "--parent", "12.8.0", "--format", "json"],
-        capture_output=True, text=True, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "elfaudit",
+            "graph",
+            "check",
+            str(tmp_path),
+            "--release",
+            "99.0.0",
+            "--parent",
+            "12.8.0",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
         env={k: v for k, v in os.environ.items() if k != "ELFAUDIT_GRAPH"},
     )
     doc = json.loads(proc.stdout)

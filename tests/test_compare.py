@@ -130,28 +130,33 @@ def test_removed_symbol_in_weak_node_is_a_warning(build_lib: BuildLib) -> None:
     vmap = "LIBVIRT_1.0.0 { global: a; local: *; };\nLIBVIRT_QEMU_1.0.0 { global: q; };\n"
     old = read_library(build_lib(c, vmap, soname="libvirt-qemu.so.0"))
     new = read_library(
-        build_lib(c.replace("int q(void){return 2;}\n", ""),
-                  vmap.replace("global: q;", "global: q_gone;"), soname="libvirt-qemu.so.0")
+        build_lib(
+            c.replace("int q(void){return 2;}\n", ""),
+            vmap.replace("global: q;", "global: q_gone;"),
+            soname="libvirt-qemu.so.0",
+        )
     )
     result = compare_abi(old, new, builtin("libvirt"))
-    assert {(f.rule, f.severity) for f in result.findings} == {
-        ("symbol-removed", Severity.WARNING)
-    }
+    assert {(f.rule, f.severity) for f in result.findings} == {("symbol-removed", Severity.WARNING)}
 
 
 def test_private_churn_is_summarised_not_listed(build_lib: BuildLib) -> None:
     pub = "int virPub(void){return 1;}\n"
     old = read_library(
-        build_lib(pub + "int virA(void){return 1;}\nint virB(void){return 1;}\n",
-                  "LIBVIRT_1.0.0 { global: virPub; };\n"
-                  "LIBVIRT_PRIVATE_1.0.0 { global: virA; virB; local: *; };\n",
-                  soname="libvirt.so.0")
+        build_lib(
+            pub + "int virA(void){return 1;}\nint virB(void){return 1;}\n",
+            "LIBVIRT_1.0.0 { global: virPub; };\n"
+            "LIBVIRT_PRIVATE_1.0.0 { global: virA; virB; local: *; };\n",
+            soname="libvirt.so.0",
+        )
     )
     new = read_library(
-        build_lib(pub + "int virB(void){return 1;}\nint virC(void){return 1;}\n",
-                  "LIBVIRT_1.0.0 { global: virPub; };\n"
-                  "LIBVIRT_PRIVATE_2.0.0 { global: virB; virC; local: *; };\n",
-                  soname="libvirt.so.0")
+        build_lib(
+            pub + "int virB(void){return 1;}\nint virC(void){return 1;}\n",
+            "LIBVIRT_1.0.0 { global: virPub; };\n"
+            "LIBVIRT_PRIVATE_2.0.0 { global: virB; virC; local: *; };\n",
+            soname="libvirt.so.0",
+        )
     )
     result = compare_abi(old, new, builtin("libvirt"))
     assert result.findings == ()
@@ -167,13 +172,19 @@ def test_private_churn_is_summarised_not_listed(build_lib: BuildLib) -> None:
 def test_public_symbol_moved_into_private_node_is_an_error(build_lib: BuildLib) -> None:
     c = "int virPub(void){return 1;}\nint virX(void){return 1;}\n"
     old = read_library(
-        build_lib(c, "LIBVIRT_1.0.0 { global: virPub; virX; };\n"
-                     "LIBVIRT_PRIVATE_1.0.0 { local: *; };\n", soname="libvirt.so.0")
+        build_lib(
+            c,
+            "LIBVIRT_1.0.0 { global: virPub; virX; };\nLIBVIRT_PRIVATE_1.0.0 { local: *; };\n",
+            soname="libvirt.so.0",
+        )
     )
     new = read_library(
-        build_lib(c, "LIBVIRT_1.0.0 { global: virPub; };\n"
-                     "LIBVIRT_PRIVATE_2.0.0 { global: virX; local: *; };\n",
-                  soname="libvirt.so.0")
+        build_lib(
+            c,
+            "LIBVIRT_1.0.0 { global: virPub; };\n"
+            "LIBVIRT_PRIVATE_2.0.0 { global: virX; local: *; };\n",
+            soname="libvirt.so.0",
+        )
     )
     result = compare_abi(old, new, builtin("libvirt"))
     assert {(f.rule, f.symbol) for f in result.findings} == {("symbol-version-changed", "virX")}

@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_readme_rule_table_matches_rules_py() -> None:
     proc = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "gen_rules_doc.py"), "--check"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stdout
 
