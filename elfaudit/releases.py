@@ -76,6 +76,7 @@ from typing import Any, NamedTuple
 import networkx as nx  # noqa: TID251 - networkx lives here only
 
 from elfaudit.errors import GraphError
+from elfaudit.jsonkind import json_kind
 from elfaudit.model import (
     DATA_TYPES,
     LibraryABI,
@@ -970,14 +971,14 @@ class _Checker:
 
     def mapping(self, x: Any, where: str) -> dict[str, Any]:
         if not isinstance(x, dict):
-            raise self.fail(where, f"expected an object, got {_kind(x)}")
+            raise self.fail(where, f"expected an object, got {json_kind(x)}")
         return x
 
     def obj(
         self, x: Any, where: str, required: Iterable[str], optional: Iterable[str] = ()
     ) -> dict[str, Any]:
         if not isinstance(x, dict):
-            raise self.fail(where, f"expected an object, got {_kind(x)}")
+            raise self.fail(where, f"expected an object, got {json_kind(x)}")
         req = set(required)
         missing = sorted(req - x.keys())
         if missing:
@@ -991,37 +992,21 @@ class _Checker:
         if x is None and null:
             return None
         if not isinstance(x, str) or (not empty and not x):
-            raise self.fail(where, f"expected a non-empty string, got {_kind(x)}")
+            raise self.fail(where, f"expected a non-empty string, got {json_kind(x)}")
         return x
 
     def integer(self, x: Any, where: str, *, minimum: int = 0) -> int:
         if not isinstance(x, int) or isinstance(x, bool) or x < minimum:
-            raise self.fail(where, f"expected an integer >= {minimum}, got {_kind(x)}")
+            raise self.fail(where, f"expected an integer >= {minimum}, got {json_kind(x)}")
         return x
 
     def array(self, x: Any, where: str) -> list[Any]:
         if not isinstance(x, list):
-            raise self.fail(where, f"expected a list, got {_kind(x)}")
+            raise self.fail(where, f"expected a list, got {json_kind(x)}")
         return x
 
     def strings(self, x: Any, where: str) -> tuple[str, ...]:
         return tuple(self.string(s, f"{where}[{i}]") for i, s in enumerate(self.array(x, where)))
-
-
-def _kind(x: Any) -> str:
-    if x is None:
-        return "null"
-    if isinstance(x, bool):
-        return "a boolean"
-    if isinstance(x, str):
-        return f"string {x[:40]!r}"
-    if isinstance(x, (int, float)):
-        return f"number {x!r}"
-    if isinstance(x, list):
-        return "a list"
-    if isinstance(x, dict):
-        return "an object"
-    return type(x).__name__
 
 
 _LIB_KEYS = (
@@ -1042,10 +1027,10 @@ def _decode(doc: Any, path: str) -> ReleaseGraph:
     ck = _Checker(path)
     ck.obj(doc, "", ("format", "format_version", "libraries", "releases", "symbol_fields"))
     if doc["format"] != FORMAT:
-        raise ck.fail("format", f"expected {FORMAT!r}, got {_kind(doc['format'])}")
+        raise ck.fail("format", f"expected {FORMAT!r}, got {json_kind(doc['format'])}")
     if doc["format_version"] != FORMAT_VERSION or isinstance(doc["format_version"], bool):
         raise ck.fail(
-            "format_version", f"unsupported version {_kind(doc['format_version'])} (expected 1)"
+            "format_version", f"unsupported version {json_kind(doc['format_version'])} (expected 1)"
         )
     if doc["symbol_fields"] != list(SYMBOL_FIELDS):
         raise ck.fail("symbol_fields", f"expected {list(SYMBOL_FIELDS)}")
@@ -1121,7 +1106,7 @@ def _decode_nodes(ck: _Checker, x: Any, where: str) -> list[NodeRecord]:
         ck.obj(n, w, ("name", "parents"), ("weak",))
         weak = n.get("weak", False)
         if not isinstance(weak, bool):
-            raise ck.fail(f"{w}.weak", f"expected a boolean, got {_kind(weak)}")
+            raise ck.fail(f"{w}.weak", f"expected a boolean, got {json_kind(weak)}")
         out.append(NodeRecord(ck.string(n["name"], f"{w}.name"), ck.strings(n["parents"], w), weak))
     return out
 
@@ -1130,10 +1115,10 @@ def _decode_symbol(
     ck: _Checker, row: Any, where: str, intern: dict[SymbolRecord, SymbolRecord]
 ) -> SymbolRecord:
     if not isinstance(row, list) or len(row) != len(SYMBOL_FIELDS):
-        raise ck.fail(where, f"expected a row of {len(SYMBOL_FIELDS)} fields, got {_kind(row)}")
+        raise ck.fail(where, f"expected a row of {len(SYMBOL_FIELDS)} fields, got {json_kind(row)}")
     name, node, default, typ, binding, vis, size = row
     if not isinstance(default, bool):
-        raise ck.fail(where, f"field 'default' must be a boolean, got {_kind(default)}")
+        raise ck.fail(where, f"field 'default' must be a boolean, got {json_kind(default)}")
     rec = SymbolRecord(
         ck.string(name, f"{where}.name"),
         ck.string(node, f"{where}.node", null=True),

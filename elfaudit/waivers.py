@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from elfaudit.errors import ProfileError
+from elfaudit.jsonkind import json_kind
 from elfaudit.model import Finding
 
 FORMAT = "elfaudit-waivers"
@@ -127,22 +128,6 @@ def _fail(path: str, why: str) -> ProfileError:
     return ProfileError(path, f"invalid waivers file: {why}")
 
 
-def _kind(x: Any) -> str:
-    if x is None:
-        return "null"
-    if isinstance(x, bool):
-        return "a boolean"
-    if isinstance(x, str):
-        return f"string {x[:40]!r}"
-    if isinstance(x, (int, float)):
-        return f"number {x!r}"
-    if isinstance(x, list):
-        return "a list"
-    if isinstance(x, dict):
-        return "an object"
-    return type(x).__name__
-
-
 def parse_waivers(
     doc: Any, source: str, known_rules: Collection[str] | None = None
 ) -> tuple[Waiver, ...]:
@@ -152,24 +137,24 @@ def parse_waivers(
     waive nothing and only show up as an unused waiver).
     """
     if not isinstance(doc, dict):
-        raise _fail(source, f"expected a JSON object, got {_kind(doc)}")
+        raise _fail(source, f"expected a JSON object, got {json_kind(doc)}")
     extra = sorted(doc.keys() - {"format", "format_version", "waivers"})
     if extra:
         raise _fail(source, f"unknown key {extra[0]!r}")
     if doc.get("format") != FORMAT:
-        raise _fail(source, f"'format' must be {FORMAT!r}, got {_kind(doc.get('format'))}")
+        raise _fail(source, f"'format' must be {FORMAT!r}, got {json_kind(doc.get('format'))}")
     version = doc.get("format_version")
     if version != FORMAT_VERSION or isinstance(version, bool):
-        raise _fail(source, f"unsupported format_version {_kind(version)} (expected 1)")
+        raise _fail(source, f"unsupported format_version {json_kind(version)} (expected 1)")
     items = doc.get("waivers")
     if not isinstance(items, list):
-        raise _fail(source, f"'waivers' must be a list, got {_kind(items)}")
+        raise _fail(source, f"'waivers' must be a list, got {json_kind(items)}")
     out: list[Waiver] = []
     seen: dict[tuple[str | None, ...], int] = {}
     for i, item in enumerate(items):
         where = f"waivers[{i}]"
         if not isinstance(item, dict):
-            raise _fail(source, f"{where}: expected an object, got {_kind(item)}")
+            raise _fail(source, f"{where}: expected an object, got {json_kind(item)}")
         unknown = sorted(item.keys() - _KEYS)
         if unknown:
             raise _fail(source, f"{where}: unknown key {unknown[0]!r}")
@@ -183,7 +168,7 @@ def parse_waivers(
                 continue
             if not isinstance(value, str) or not value.strip():
                 raise _fail(
-                    source, f"{where}.{key}: expected a non-empty string, got {_kind(value)}"
+                    source, f"{where}.{key}: expected a non-empty string, got {json_kind(value)}"
                 )
             if value != value.strip():
                 raise _fail(source, f"{where}.{key}: leading or trailing blanks in {value!r}")
