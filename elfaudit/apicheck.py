@@ -51,8 +51,9 @@ finding per kind, with ``symbol=None`` and a count.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from elfaudit.apixml import (
     ApiDescription,
@@ -200,32 +201,55 @@ def _signature_changes(old: ApiFunction, new: ApiFunction) -> list[str]:
     return changes
 
 
+_Item = TypeVar("_Item", ApiFunction, ApiVariable, ApiStruct, ApiTypedef)
+
+
+def _matched(
+    old_items: tuple[_Item, ...],
+    new_items: tuple[_Item, ...],
+    ctx: _Ctx,
+    what: str,
+    removed: Rule,
+    *,
+    exempt: Callable[[str], bool] = lambda name: False,
+) -> Iterator[tuple[_Item, _Item]]:
+    """The walk every kind shares: report what went (unless ``exempt``), yield the pairs
+    present on both sides for the caller to compare, then report what was added."""
+    new_by = {i.name: i for i in new_items}
+    old_names = {i.name for i in old_items}
+    for o in old_items:
+        n = new_by.get(o.name)
+        if n is not None:
+            yield o, n
+        elif not exempt(o.name):
+            ctx.add(
+                removed,
+                o.name,
+                f"{what} {o.name} was removed",
+                version=o.version,
+                location=o.location,
+            )
+    for n in new_items:
+        if n.name not in old_names:
+            _added(ctx, what, n)
+
+
 def _compare_functions(
     old_items: tuple[ApiFunction, ...], new_items: tuple[ApiFunction, ...], ctx: _Ctx, *, kind: str
 ) -> None:
-    new_by = {f.name: f for f in new_items}
-    old_names = {f.name for f in old_items}
+    if kind == "function":
+        pairs = _matched(old_items, new_items, ctx, "function", Rule.API_FUNCTION_REMOVED)
+    else:
+        pairs = _matched(
+            old_items,
+            new_items,
+            ctx,
+            "callback type",
+            Rule.API_TYPEDEF_REMOVED,
+            exempt=_exempt_name,
+        )
     what = "function" if kind == "function" else "callback type"
-    for o in old_items:
-        n = new_by.get(o.name)
-        if n is None:
-            if kind == "function":
-                ctx.add(
-                    Rule.API_FUNCTION_REMOVED,
-                    o.name,
-                    f"function {o.name} was removed",
-                    version=o.version,
-                    location=o.location,
-                )
-            elif not _exempt_name(o.name):
-                ctx.add(
-                    Rule.API_TYPEDEF_REMOVED,
-                    o.name,
-                    f"callback type {o.name} was removed",
-                    version=o.version,
-                    location=o.location,
-                )
-            continue
+    for o, n in pairs:
         changes = _signature_changes(o, n)
         if changes:
             ctx.add(
@@ -235,37 +259,21 @@ def _compare_functions(
                 version=n.version,
                 location=n.location,
             )
-    for n in new_items:
-        if n.name not in old_names:
-            _added(ctx, what, n)
 
 
 def _compare_variables(
     old_items: tuple[ApiVariable, ...], new_items: tuple[ApiVariable, ...], ctx: _Ctx
 ) -> None:
-    new_by = {v.name: v for v in new_items}
-    old_names = {v.name for v in old_items}
-    for o in old_items:
-        n = new_by.get(o.name)
-        if n is None:
-            ctx.add(
-                Rule.API_FUNCTION_REMOVED,
-                o.name,
-                f"exported variable {o.name} was removed",
-                version=o.version,
-                location=o.location,
-            )
-        elif normalize_type(o.type) != normalize_type(n.type):
+    what = "exported variable"
+    for o, n in _matched(old_items, new_items, ctx, what, Rule.API_FUNCTION_REMOVED):
+        if normalize_type(o.type) != normalize_type(n.type):
             ctx.add(
                 Rule.API_FUNCTION_SIGNATURE_CHANGED,
                 o.name,
-                f"exported variable {o.name}: type '{o.type}' is now '{n.type}'",
+                f"{what} {o.name}: type '{o.type}' is now '{n.type}'",
                 version=n.version,
                 location=n.location,
             )
-    for n in new_items:
-        if n.name not in old_names:
-            _added(ctx, "exported variable", n)
 
 
 def _field_text(f: ApiField) -> str:
@@ -275,24 +283,10 @@ def _field_text(f: ApiField) -> str:
 def _compare_structs(
     old_items: tuple[ApiStruct, ...], new_items: tuple[ApiStruct, ...], ctx: _Ctx
 ) -> None:
-    new_by = {s.name: s for s in new_items}
-    old_names = {s.name for s in old_items}
-    for o in old_items:
-        n = new_by.get(o.name)
-        if n is None:
-            if not _exempt_name(o.name):
-                ctx.add(
-                    Rule.API_TYPEDEF_REMOVED,
-                    o.name,
-                    f"struct type {o.name} was removed",
-                    version=o.version,
-                    location=o.location,
-                )
-            continue
+    for o, n in _matched(
+        old_items, new_items, ctx, "struct type", Rule.API_TYPEDEF_REMOVED, exempt=_exempt_name
+    ):
         _compare_struct(o, n, ctx)
-    for n in new_items:
-        if n.name not in old_names:
-            _added(ctx, "struct type", n)
 
 
 def _tag_name(tag: str) -> str:
@@ -359,21 +353,11 @@ def _compare_unions(o: ApiStruct, n: ApiStruct, ctx: _Ctx) -> None:
 def _compare_typedefs(
     old_items: tuple[ApiTypedef, ...], new_items: tuple[ApiTypedef, ...], ctx: _Ctx
 ) -> None:
-    new_by = {t.name: t for t in new_items}
-    old_names = {t.name for t in old_items}
-    for o in old_items:
-        if _exempt_name(o.name):
-            continue
-        n = new_by.get(o.name)
-        if n is None:
-            ctx.add(
-                Rule.API_TYPEDEF_REMOVED,
-                o.name,
-                f"typedef {o.name} was removed",
-                version=o.version,
-                location=o.location,
-            )
-        elif normalize_type(o.type) != normalize_type(n.type):
+    pairs = _matched(
+        old_items, new_items, ctx, "typedef", Rule.API_TYPEDEF_REMOVED, exempt=_exempt_name
+    )
+    for o, n in pairs:
+        if not _exempt_name(o.name) and normalize_type(o.type) != normalize_type(n.type):
             ctx.add(
                 Rule.API_TYPEDEF_REMOVED,
                 o.name,
@@ -381,9 +365,6 @@ def _compare_typedefs(
                 version=n.version,
                 location=n.location,
             )
-    for n in new_items:
-        if n.name not in old_names:
-            _added(ctx, "typedef", n)
 
 
 def _compare_enums(
