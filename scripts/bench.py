@@ -1,0 +1,1204 @@
+#!/usr/bin/env python3
+"""Benchmark elfaudit side by side with nm, readelf, abidiff and abipkgdiff, in one run.
+
+    python scripts/bench.py [--quick] [--only GROUP[,GROUP]]... [--skip-abidiff]
+                            [--json FILE] [--no-fetch] [--cache DIR] [--strict] [--keep]
+
+Inputs are real Debian ``libvirt0`` packages from the fetch cache (``scripts/fetch_debian.py``;
+fetched when missing unless ``--no-fetch``): the newest amd64 release (NEW, e.g. sid 12.8.0)
+and the newest older one (OLD, e.g. trixie 11.3.0); their libraries are extracted to a
+temporary folder with ``elfaudit.packages.find_libraries``.
+
+Groups (``--only``), in the order they run:
+
+  read       in-process ``elfaudit.elf.read_library`` of NEW's libvirt.so.0
+  dump       ``elfaudit dump --format json`` vs ``nm -D --with-symbol-versions`` and
+             ``readelf --dyn-syms -W -V`` (whole processes)
+  compare    ``elfaudit compare OLD NEW`` vs ``abidiff OLD NEW``, and peak memory
+  debs       ``elfaudit compare OLD.deb NEW.deb`` vs ``abipkgdiff OLD.deb NEW.deb``
+  graph      ``elfaudit graph check`` (shipped graph) and ``elfaudit graph record``
+  synthetic  a 200-release x 4-library synthetic graph: size, load + graph_check
+             (in-process and as a process), peak memory
+  scan       ``elfaudit scan DIR`` over 20 packages: wall and CPU time (uses both cores?),
+             and the same with ``-j 1``
+  startup    ``elfaudit --version``, ``import elfaudit.cli``, heavy imports of ``dump``
+
+Every number is a wall-clock time from ``time.perf_counter`` (whole processes: from spawn to
+exit; in-process: around the call), N runs after one untimed warm-up run (none for the slow
+reference tools), reported as median and minimum. CPU time (user + sys) of one process
+comes from ``os.wait4``: the rusage of exactly that child, including the workers it reaped.
+Peak memory cannot come from there: Linux carries the parent's high-water RSS across fork and
+exec, so every child of this (large) process would look at least as big as it. It comes from
+GNU ``/usr/bin/time -f %M`` instead (one extra run; every run for the slow reference tools),
+or, where that is missing, from a bare ``python -S`` launcher (floor: its own ~10 MB).
+
+Targets live here, never in tests. The table says PASS/FAIL per target; ``--strict`` makes
+any FAIL or ERROR exit 1 (otherwise the exit status is 0 whatever the numbers). A missing
+input or tool never crashes the run: its rows say ``not installed`` / ``skipped`` and why.
+Times on a shared 2-core machine vary by 10-30 %: compare ratios, rerun when it was busy
+(the load average before and after is printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+FETCH_SCRIPT = REPO / "scripts" / "fetch_debian.py"
+if str(REPO) not in sys.path:  # run from a clone without installing elfaudit
+    sys.path.insert(0, str(REPO))
+
+GROUPS = ("read", "dump", "compare", "debs", "graph", "synthetic", "scan", "startup")
+PROC_TIMEOUT = 900.0  # seconds for one measured process
+FETCH_TIMEOUT = 3600.0  # seconds for one run of the fetch script
+SCAN_PACKAGES = 20
+MORE_ARCHES = ("i386", "s390x", "arm64", "armhf", "ppc64el", "riscv64")
+HEAVY_MODULES = ("networkx", "tabulate", "matplotlib")
+
+# Targets (seconds, bytes, ratios).
+TARGET_READ_S = 0.030
+TARGET_DUMP_VS_NM = 5.0  # elfaudit dump may take at most 5x nm's time
+TARGET_ABIDIFF_SPEEDUP = 20.0
+TARGET_ABIPKGDIFF_SPEEDUP = 15.0
+TARGET_COMPARE_RSS = 100 * 2**20
+TARGET_GRAPH_S = 1.0
+TARGET_SYNTH_S = 1.0
+TARGET_SYNTH_MEM = 200 * 2**20
+TARGET_SCAN_CPU_WALL = 1.3
+MB = 2**20
+
+
+class BenchError(Exception):
+    """A measurement could not be made; the message is one line."""
+
+
+class Skip(Exception):
+    """An input or tool is missing; the message says which."""
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class Row:
+    group: str
+    measurement: str
+    elfaudit: str = "-"
+    reference: str = "-"
+    ratio: str = "-"
+    target: str = "-"
+    status: str = "INFO"  # PASS, FAIL, INFO, n/a, SKIP, ERROR
+    note: str = ""
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Sample:
+    wall: float
+    cpu: float  # user + sys of the child and the children it reaped
+    rc: int
+
+
+@dataclass
+class Stats:
+    label: str
+    samples: list[Sample]
+    peak_rss: int | None = None  # bytes, measured from a small launcher (see the docstring)
+
+    @property
+    def walls(self) -> list[float]:
+        return [s.wall for s in self.samples]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.walls)
+
+    @property
+    def min(self) -> float:
+        return min(self.walls)
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(s.cpu for s in self.samples)
+
+    def raw(self) -> dict[str, Any]:
+        return {
+            "command": self.label,
+            "wall_s": self.walls,
+            "cpu_s": [s.cpu for s in self.samples],
+            "peak_rss_bytes": self.peak_rss,
+            "exit_codes": sorted({s.rc for s in self.samples}),
+            "median_s": self.median,
+            "min_s": self.min,
+        }
+
+
+def fmt_time(seconds: float) -> str:
+    if seconds < 1.0:
+        return f"{seconds * 1000:.1f} ms" if seconds < 0.1 else f"{seconds * 1000:.0f} ms"
+    return f"{seconds:.2f} s"
+
+
+def fmt_med_min(median: float, minimum: float) -> str:
+    return f"{fmt_time(median)} (min {fmt_time(minimum)})"
+
+
+def fmt_mb(n: float) -> str:
+    return f"{n / MB:.1f} MB"
+
+
+def speed(elf: float, ref: float) -> str:
+    """How elfaudit's time compares with the reference's."""
+    if elf <= 0 or ref <= 0:
+        return "-"
+    return f"{ref / elf:.1f}x faster" if ref >= elf else f"{elf / ref:.1f}x slower"
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def bench_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env.pop("ELFAUDIT_GRAPH", None)
+    env["LC_ALL"] = "C"
+    return env
+
+
+ELFAUDIT = [sys.executable, "-m", "elfaudit"]
+
+
+def run_once(
+    cmd: Sequence[str], *, cwd: Path, env: dict[str, str], stdout: Path | None = None
+) -> tuple[Sample, str]:
+    """Spawn ``cmd``, wait for it, return its sample and the first line of its stderr."""
+    with contextlib.ExitStack() as stack:
+        err = stack.enter_context(tempfile.TemporaryFile())
+        out: Any = (
+            stack.enter_context(stdout.open("wb")) if stdout is not None else subprocess.DEVNULL
+        )
+        timed_out = threading.Event()
+        t0 = time.perf_counter()
+        try:
+            proc = subprocess.Popen(
+                list(cmd), cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err
+            )
+        except OSError as exc:
+            raise BenchError(f"cannot run {cmd[0]}: {exc.strerror or exc}") from None
+
+        def kill() -> None:
+            timed_out.set()
+            proc.kill()
+
+        timer = threading.Timer(PROC_TIMEOUT, kill)
+        timer.start()
+        try:
+            # Block until it exits without reaping it, so the timer never kills a reused pid.
+            os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+            wall = time.perf_counter() - t0
+        except BaseException:
+            proc.kill()
+            raise
+        finally:
+            timer.cancel()
+            timer.join()
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        lines = err.read(4096).decode("utf-8", "replace").strip().splitlines()
+    if timed_out.is_set():
+        raise BenchError(f"{Path(cmd[0]).name} took over {PROC_TIMEOUT:.0f} s; killed")
+    first = next((ln for ln in lines if ln.strip()), "")
+    return Sample(wall, usage.ru_utime + usage.ru_stime, proc.returncode), first
+
+
+# Fallback for GNU time: fork from a small process so the child's RSS high-water mark starts
+# from this launcher's, not from the benchmark's; write the child's ru_maxrss (KiB) to argv[1].
+LAUNCHER = """\
+import os, sys
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as fh:
+    fh.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status) & 255)
+"""
+
+
+def rss_wrapper(cmd: Sequence[str], out: Path) -> list[str]:
+    """``cmd`` run so that its own peak RSS (KiB) ends up in ``out``."""
+    gnu_time = Path("/usr/bin/time")
+    if gnu_time.is_file() and os.access(gnu_time, os.X_OK):
+        return [str(gnu_time), "-f", "%M", "-o", str(out), *cmd]
+    return [sys.executable, "-S", "-I", "-c", LAUNCHER, str(out), *cmd]
+
+
+def rss_method() -> str:
+    gnu_time = Path("/usr/bin/time")
+    if gnu_time.is_file() and os.access(gnu_time, os.X_OK):
+        return "GNU time %M"
+    return "python -S launcher (floor ~10 MB)"
+
+
+def read_rss(out: Path) -> int | None:
+    try:
+        text = out.read_text().strip().splitlines()
+    except OSError:
+        return None
+    # GNU time writes "Command exited with non-zero status N" before the number.
+    last = text[-1].strip() if text else ""
+    return int(last) * 1024 if last.isdigit() else None
+
+
+def bitmask_ok(rc: int) -> bool:
+    """abidiff's convention (shared by elfaudit): bit 1 = could not run."""
+    return rc >= 0 and rc & 1 == 0
+
+
+def zero_ok(rc: int) -> bool:
+    return rc == 0
+
+
+def measure(
+    label: str,
+    cmd: Sequence[str],
+    runs: int,
+    *,
+    cwd: Path,
+    ok: Callable[[int], bool] = zero_ok,
+    warmup: bool = True,
+    prepare: Callable[[], None] | None = None,
+    rss: str = "none",
+) -> Stats:
+    """``runs`` timed runs of ``cmd`` (after one warm-up run when ``warmup``).
+
+    ``rss``: "none"; "extra" = one more run to measure the peak RSS; "wrap" = measure it on
+    every timed run (for slow tools, where the launcher's ~1 ms does not matter).
+    """
+    env = bench_env()
+    samples = []
+    peaks: list[int] = []
+    rss_file = cwd / ".bench-rss"
+
+    def one(wrapped: bool) -> Sample:
+        if prepare is not None:
+            prepare()
+        rss_file.unlink(missing_ok=True)
+        argv = rss_wrapper(cmd, rss_file) if wrapped else list(cmd)
+        sample, first_err = run_once(argv, cwd=cwd, env=env)
+        if not ok(sample.rc):
+            why = f": {first_err}" if first_err else ""
+            raise BenchError(f"{label} exited {sample.rc}{why}")
+        if wrapped:
+            peak = read_rss(rss_file)
+            if peak is not None:
+                peaks.append(peak)
+        return sample
+
+    if warmup:
+        one(False)
+    samples = [one(rss == "wrap") for _ in range(runs)]
+    if rss == "extra":
+        one(True)
+    return Stats(label, samples, max(peaks) if peaks else None)
+
+
+def fmt_rss(n: int | None) -> str:
+    return "?" if n is None else fmt_mb(n)
+
+
+def time_call(fn: Callable[[], object], runs: int, *, warmup: bool = True) -> list[float]:
+    if warmup:
+        fn()
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def tool_version(tool: str) -> str | None:
+    path = shutil.which(tool)
+    if path is None:
+        return None
+    try:
+        out = subprocess.run(
+            [path, "--version"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+    return (out.stdout or out.stderr).strip().splitlines()[0] if (out.stdout or out.stderr) else "?"
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True)
+class Deb:
+    suite: str
+    arch: str
+    version: str
+    path: Path
+
+    @property
+    def upstream(self) -> str:
+        v = self.version.split(":", 1)[-1]
+        if "-" in v:
+            v = v.rsplit("-", 1)[0]
+        return re.split(r"[+~]", v, maxsplit=1)[0]
+
+    @property
+    def key(self) -> tuple[int, ...]:
+        return tuple(int(x) for x in re.findall(r"\d+", self.upstream))
+
+    def label(self) -> str:
+        return f"{self.suite}/{self.arch} {self.upstream}"
+
+
+_DEB_NAME = re.compile(r"^(?P<pkg>[^_]+)_(?P<ver>[^_]+)_(?P<arch>[^_.]+)\.deb$")
+
+
+class Inputs:
+    """The cached libvirt0 packages, fetched on demand, and what is extracted from them."""
+
+    def __init__(self, cache: Path, tmp: Path, *, allow_fetch: bool, log: Callable[[str], None]):
+        self.cache = cache
+        self.tmp = tmp
+        self.allow_fetch = allow_fetch
+        self.log = log
+        self._extracted: dict[Path, dict[str, Path]] = {}
+        self._fetched: set[tuple[str, ...]] = set()
+        self.chosen: tuple[Deb, Deb] | None = None
+
+    def debs(self, package: str = "libvirt0") -> list[Deb]:
+        found: dict[Path, Deb] = {}
+        root = self.cache / "debs"
+        for path in sorted(root.glob(f"*/*/{package}_*.deb")):
+            m = _DEB_NAME.match(path.name)
+            if m is None or not path.is_file():
+                continue
+            suite, arch = path.parent.parent.name, path.parent.name
+            found[path] = Deb(suite, arch, m.group("ver").replace("%3a", ":"), path)
+        return list(found.values())
+
+    def fetch(self, *args: str) -> None:
+        if not self.allow_fetch:
+            raise Skip(f"not in {self.cache / 'debs'} and --no-fetch was given")
+        if not FETCH_SCRIPT.is_file():
+            raise Skip(f"{FETCH_SCRIPT} is missing")
+        if args in self._fetched:  # tried already: what it got is in the cache
+            return
+        self._fetched.add(args)
+        cmd = [sys.executable, str(FETCH_SCRIPT), "--cache", str(self.cache), *args]
+        self.log(f"fetching: {' '.join(cmd[1:])}")
+        try:
+            done = subprocess.run(
+                cmd, capture_output=True, text=True, timeout=FETCH_TIMEOUT, check=False
+            )
+        except subprocess.TimeoutExpired:
+            self.log(f"fetch took over {FETCH_TIMEOUT:.0f} s; gave up")
+            return
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["?"])[-1]
+            self.log(f"fetch failed (exit {done.returncode}): {last}")
+
+    def pair(self) -> tuple[Deb, Deb]:
+        """(OLD, NEW): the newest amd64 release and the newest one before it."""
+        for attempt in range(2):
+            amd = [d for d in self.debs() if d.arch == "amd64"]
+            if amd:
+                new = max(amd, key=lambda d: (d.key, not d.suite.endswith("backports")))
+                older = [d for d in amd if d.key < new.key]
+                if older:
+                    old = max(older, key=lambda d: (d.key, not d.suite.endswith("backports")))
+                    self.chosen = (old, new)
+                    return old, new
+            if attempt == 0:
+                try:
+                    self.fetch(
+                        "--suite",
+                        "trixie",
+                        "--suite",
+                        "sid",
+                        "--arch",
+                        "amd64",
+                        "--package",
+                        "libvirt0",
+                    )
+                except Skip as exc:
+                    raise Skip(f"two amd64 libvirt0 releases: {exc}") from None
+        raise Skip(f"two amd64 libvirt0 releases are not in {self.cache / 'debs'}")
+
+    def libraries(self, deb: Deb) -> dict[str, Path]:
+        """soname -> extracted file, for the versioned libraries in ``deb``."""
+        if deb.path in self._extracted:
+            return self._extracted[deb.path]
+        dest = self.tmp / "libs" / f"{deb.suite}-{deb.arch}"
+        dest.mkdir(parents=True, exist_ok=True)
+        out: dict[str, Path] = {}
+        try:
+            from elfaudit.packages import find_libraries
+
+            for lib in find_libraries(deb.path):
+                name = lib.soname_hint or lib.name.rsplit("/", 1)[-1]
+                (dest / name).write_bytes(lib.data)
+                out[name] = dest / name
+        except Exception as exc:  # fall back on dpkg-deb
+            self.log(f"find_libraries({deb.path.name}) failed ({exc}); trying dpkg-deb -x")
+            out = self._dpkg_extract(deb, dest)
+        self._extracted[deb.path] = out
+        return out
+
+    def _dpkg_extract(self, deb: Deb, dest: Path) -> dict[str, Path]:
+        if shutil.which("dpkg-deb") is None:
+            raise Skip(f"cannot extract {deb.path.name}: dpkg-deb is not installed")
+        tree = dest / "tree"
+        done = subprocess.run(
+            ["dpkg-deb", "-x", str(deb.path), str(tree)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise Skip(f"cannot extract {deb.path.name}: {done.stderr.strip()[:200]}")
+        out = {}
+        for link in tree.glob("usr/lib/*/lib*.so.[0-9]*"):
+            if re.fullmatch(r"lib[\w-]+\.so\.\d+", link.name):
+                out[link.name] = link.resolve()
+        return out
+
+    def library(self, deb: Deb, soname: str = "libvirt.so.0") -> Path:
+        libs = self.libraries(deb)
+        if soname not in libs:
+            raise Skip(f"{soname} not found in {deb.path.name}")
+        return libs[soname]
+
+    def scan_debs(self, want: int) -> list[Deb]:
+        debs = self.debs()
+        if len(debs) < want:
+            with contextlib.suppress(Skip):
+                args = [a for arch in MORE_ARCHES for a in ("--arch", arch)]
+                self.fetch(*args, "--package", "libvirt0")
+            debs = self.debs()
+        debs.sort(key=lambda d: (d.key, d.suite, d.arch))
+        return debs[:want]
+
+
+def system_library() -> Path | None:
+    """A shared library every Linux box has (for the import check without the cache)."""
+    try:
+        maps = Path("/proc/self/maps").read_text()
+    except OSError:
+        maps = ""
+    for line in maps.splitlines():
+        path = line.split()[-1] if line.split() else ""
+        if re.search(r"/libc\.so\.6$", path) and Path(path).is_file():
+            return Path(path)
+    for pattern in ("/lib/*/libc.so.6", "/usr/lib/*/libc.so.6", "/lib64/libc.so.6"):
+        for hit in sorted(Path("/").glob(pattern.lstrip("/"))):
+            return hit
+    return None
+
+
+# --------------------------------------------------------------------------- the groups
+
+
+@dataclass
+class Context:
+    inputs: Inputs
+    tmp: Path
+    quick: bool
+    skip_abidiff: bool
+    log: Callable[[str], None]
+    meta: dict[str, Any]
+
+    def runs(self, full: int, quick: int) -> int:
+        return quick if self.quick else full
+
+
+def group_read(ctx: Context) -> list[Row]:
+    from elfaudit.elf import read_library
+
+    _, new = ctx.inputs.pair()
+    lib = ctx.inputs.library(new)
+    abi = read_library(lib)
+    times = time_call(lambda: read_library(lib), ctx.runs(30, 5))
+    med, low = statistics.median(times), min(times)
+    return [
+        Row(
+            "read",
+            f"read_library(libvirt.so.0 {new.upstream}) in-process",
+            elfaudit=fmt_med_min(med, low),
+            target=f"<= {fmt_time(TARGET_READ_S)}",
+            status=verdict(med <= TARGET_READ_S),
+            note=f"{len(abi.symbols)} exported symbols, {len(abi.versions)} version nodes",
+            raw={"times_s": times, "median_s": med, "min_s": low, "symbols": len(abi.symbols)},
+        )
+    ]
+
+
+def group_dump(ctx: Context) -> list[Row]:
+    _, new = ctx.inputs.pair()
+    lib = ctx.inputs.library(new)
+    runs = ctx.runs(10, 3)
+    elf = measure(
+        "elfaudit dump",
+        [*ELFAUDIT, "dump", "--format", "json", str(lib)],
+        runs,
+        cwd=ctx.tmp,
+        ok=zero_ok,
+    )
+    rows = []
+    refs = (
+        ("nm", ["nm", "-D", "--with-symbol-versions", str(lib)], TARGET_DUMP_VS_NM),
+        ("readelf", ["readelf", "--dyn-syms", "-W", "-V", str(lib)], None),
+    )
+    for tool, cmd, limit in refs:
+        row = Row(
+            "dump",
+            f"dump --format json libvirt.so.0 {new.upstream} vs {' '.join(cmd[:-1])}",
+            elfaudit=fmt_med_min(elf.median, elf.min),
+            target=f"<= {limit:.0f}x {tool}'s time" if limit else "-",
+            raw={"elfaudit": elf.raw()},
+        )
+        if shutil.which(tool) is None:
+            row.reference, row.status = "not installed", "n/a"
+        else:
+            ref = measure(tool, cmd, runs, cwd=ctx.tmp, ok=zero_ok)
+            row.reference = fmt_med_min(ref.median, ref.min)
+            row.ratio = speed(elf.median, ref.median)
+            row.raw[tool] = ref.raw()
+            row.raw["elfaudit_over_reference"] = elf.median / ref.median
+            row.status = verdict(elf.median <= limit * ref.median) if limit else "INFO"
+        rows.append(row)
+    return rows
+
+
+def _abidiff_row(
+    ctx: Context,
+    group: str,
+    title: str,
+    elf: Stats,
+    tool: str,
+    cmd: list[str],
+    runs: int,
+    target: float,
+) -> tuple[Row, Stats | None]:
+    row = Row(
+        group,
+        title,
+        elfaudit=fmt_med_min(elf.median, elf.min),
+        target=f">= {target:.0f}x faster",
+        raw={"elfaudit": elf.raw()},
+    )
+    if ctx.skip_abidiff:
+        row.reference, row.status = "skipped (--skip-abidiff)", "n/a"
+        return row, None
+    if shutil.which(tool) is None:
+        row.reference, row.status = "not installed", "n/a"
+        row.note = f"{tool}: apt-get install abigail-tools"
+        return row, None
+    ref = measure(tool, cmd, runs, cwd=ctx.tmp, ok=bitmask_ok, warmup=False, rss="wrap")
+    row.reference = fmt_med_min(ref.median, ref.min)
+    row.ratio = speed(elf.median, ref.median)
+    row.status = verdict(ref.median >= target * elf.median)
+    row.raw[tool] = ref.raw()
+    row.raw["speedup"] = ref.median / elf.median
+    rcs = sorted({s.rc for s in ref.samples})
+    row.note = f"{tool} exit {'/'.join(map(str, rcs))}; elfaudit exit " + "/".join(
+        str(rc) for rc in sorted({s.rc for s in elf.samples})
+    )
+    return row, ref
+
+
+def group_compare(ctx: Context) -> list[Row]:
+    old, new = ctx.inputs.pair()
+    a, b = ctx.inputs.library(old), ctx.inputs.library(new)
+    elf = measure(
+        "elfaudit compare",
+        [*ELFAUDIT, "compare", str(a), str(b)],
+        ctx.runs(10, 3),
+        cwd=ctx.tmp,
+        ok=bitmask_ok,
+        rss="extra",
+    )
+    title = f"compare libvirt.so.0 {old.upstream} {new.upstream} vs abidiff"
+    row, ref = _abidiff_row(
+        ctx,
+        "compare",
+        title,
+        elf,
+        "abidiff",
+        ["abidiff", str(a), str(b)],
+        ctx.runs(3, 1),
+        TARGET_ABIDIFF_SPEEDUP,
+    )
+    mem = Row(
+        "compare",
+        "peak RSS of the elfaudit compare process",
+        elfaudit=fmt_rss(elf.peak_rss),
+        reference=f"abidiff {fmt_rss(ref.peak_rss)}" if ref else "-",
+        target=f"< {fmt_mb(TARGET_COMPARE_RSS)}",
+        status="n/a" if elf.peak_rss is None else verdict(elf.peak_rss < TARGET_COMPARE_RSS),
+        note=f"peak RSS via {rss_method()}",
+        raw={
+            "elfaudit_peak_rss_bytes": elf.peak_rss,
+            "reference_peak_rss_bytes": ref and ref.peak_rss,
+        },
+    )
+    return [row, mem]
+
+
+def group_debs(ctx: Context) -> list[Row]:
+    old, new = ctx.inputs.pair()
+    cmd = [*ELFAUDIT, "compare", str(old.path), str(new.path)]
+    # One untimed run with JSON output: how many libraries were paired?
+    report = ctx.tmp / "debs-report.json"
+    sample, first = run_once(
+        [*cmd, "--format", "json"], cwd=ctx.tmp, env=bench_env(), stdout=report
+    )
+    if not bitmask_ok(sample.rc):
+        raise BenchError(f"elfaudit compare of the .debs exited {sample.rc}: {first}")
+    try:
+        libraries = json.loads(report.read_text()).get("libraries", [])
+    except (OSError, ValueError):
+        libraries = []
+    elf = measure(
+        "elfaudit compare .deb", cmd, ctx.runs(10, 3), cwd=ctx.tmp, ok=bitmask_ok, warmup=False
+    )
+    title = f"compare libvirt0 .debs {old.upstream} {new.upstream} vs abipkgdiff"
+    row, _ = _abidiff_row(
+        ctx,
+        "debs",
+        title,
+        elf,
+        "abipkgdiff",
+        ["abipkgdiff", str(old.path), str(new.path)],
+        ctx.runs(3, 1),
+        TARGET_ABIPKGDIFF_SPEEDUP,
+    )
+    row.note = f"{len(libraries)} libraries paired; {row.note}".rstrip("; ")
+    row.raw["libraries"] = libraries
+    return [row]
+
+
+def group_graph(ctx: Context) -> list[Row]:
+    from elfaudit.audit import shipped_graph_path
+
+    _, new = ctx.inputs.pair()
+    lib = ctx.inputs.library(new)
+    runs = ctx.runs(10, 3)
+    env = bench_env()
+    # A graph of the cached amd64 releases before NEW (one per upstream release).
+    base = ctx.tmp / "graph-base.json"
+    base.unlink(missing_ok=True)
+    recorded: list[str] = []
+    earlier = sorted(
+        (d for d in ctx.inputs.debs() if d.arch == "amd64" and d.key < new.key),
+        key=lambda d: (d.key, d.suite.endswith("backports")),
+    )
+    for deb in earlier:
+        if deb.upstream in recorded:
+            continue
+        cmd = [
+            *ELFAUDIT,
+            "graph",
+            "record",
+            str(deb.path),
+            "--release",
+            deb.upstream,
+            "--graph",
+            str(base),
+        ]
+        sample, first = run_once(cmd, cwd=ctx.tmp, env=env)
+        if sample.rc != 0:
+            raise BenchError(f"graph record {deb.path.name} exited {sample.rc}: {first}")
+        recorded.append(deb.upstream)
+    rows = []
+
+    shipped = Path(shipped_graph_path())
+    check = [*ELFAUDIT, "graph", "check", str(lib), "--release", new.upstream]
+    if shipped.is_file():
+        where, note = "shipped graph", f"default graph {shipped.name}"
+    else:
+        check += ["--graph", str(base)]
+        where = f"graph of {len(recorded)} cached releases"
+        note = f"no shipped graph ({shipped.name} missing): used {', '.join(recorded)}"
+    st = measure("elfaudit graph check", check, runs, cwd=ctx.tmp, ok=bitmask_ok)
+    rows.append(
+        Row(
+            "graph",
+            f"graph check libvirt.so.0 --release {new.upstream} ({where})",
+            elfaudit=fmt_med_min(st.median, st.min),
+            target=f"< {fmt_time(TARGET_GRAPH_S)}",
+            status=verdict(st.median < TARGET_GRAPH_S),
+            note=f"{note}; exit {st.samples[-1].rc}",
+            raw={"elfaudit": st.raw()},
+        )
+    )
+
+    work = ctx.tmp / "graph-work.json"
+
+    def fresh_copy() -> None:
+        if base.is_file():
+            shutil.copyfile(base, work)
+        else:
+            work.unlink(missing_ok=True)
+
+    record = [
+        *ELFAUDIT,
+        "graph",
+        "record",
+        str(lib),
+        "--release",
+        new.upstream,
+        "--graph",
+        str(work),
+    ]
+    st = measure("elfaudit graph record", record, runs, cwd=ctx.tmp, ok=zero_ok, prepare=fresh_copy)
+    rows.append(
+        Row(
+            "graph",
+            f"graph record libvirt.so.0 --release {new.upstream} --graph tmp.json",
+            elfaudit=fmt_med_min(st.median, st.min),
+            target=f"< {fmt_time(TARGET_GRAPH_S)}",
+            status=verdict(st.median < TARGET_GRAPH_S),
+            note=f"into a graph holding {', '.join(recorded) or 'nothing'}",
+            raw={"elfaudit": st.raw(), "base_releases": recorded},
+        )
+    )
+    return rows
+
+
+def group_synthetic(ctx: Context) -> list[Row]:
+    from elfaudit.history import graph_check
+    from elfaudit.model import release_key
+    from elfaudit.releases import ReleaseGraph, synthetic_graph
+    from elfaudit.snapshot import dump_document
+
+    # 201 releases; the newest head is the "new build", the other 200 are the graph.
+    t0 = time.perf_counter()
+    full = synthetic_graph(201)
+    t_gen = time.perf_counter() - t0
+    newest = max(full.heads(), key=release_key)
+    libs = [abi for so in full.library_names() if (abi := full.library(newest, so)) is not None]
+    full.remove_release(newest)
+    releases, n_libs = len(full), len(full.library_names())
+    path = ctx.tmp / "synthetic-graph.json"
+    full.save(path)
+    del full
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        lines = sum(1 for _ in fh)
+    snap = ctx.tmp / "synthetic-new-build.json"
+    snap.write_text(json.dumps(dump_document(libs)))
+    rows = [
+        Row(
+            "synthetic",
+            f"synthetic graph: {releases} releases x {n_libs} libraries (file)",
+            elfaudit=f"{size / 1024:.0f} KiB, {lines} lines",
+            note=f"synthetic_graph(201) took {fmt_time(t_gen)}; new build = {newest}",
+            raw={
+                "bytes": size,
+                "lines": lines,
+                "releases": releases,
+                "libraries": n_libs,
+                "generate_s": t_gen,
+                "new_release": newest,
+            },
+        )
+    ]
+
+    found: list[int] = []
+
+    def load_and_check() -> None:
+        g = ReleaseGraph.load(path)
+        found.append(len(graph_check(g, libs, newest).findings))
+
+    times = time_call(load_and_check, ctx.runs(5, 2))
+    med, low = statistics.median(times), min(times)
+    rows.append(
+        Row(
+            "synthetic",
+            f"load + graph_check of {newest} (in-process)",
+            elfaudit=fmt_med_min(med, low),
+            target=f"< {fmt_time(TARGET_SYNTH_S)}",
+            status=verdict(med < TARGET_SYNTH_S),
+            note=f"{found[-1]} findings",
+            raw={"times_s": times, "median_s": med, "min_s": low, "findings": found[-1]},
+        )
+    )
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        load_and_check()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    rows.append(
+        Row(
+            "synthetic",
+            "peak memory of load + graph_check (tracemalloc)",
+            elfaudit=fmt_mb(peak),
+            target=f"< {fmt_mb(TARGET_SYNTH_MEM)}",
+            status=verdict(peak < TARGET_SYNTH_MEM),
+            raw={"peak_bytes": peak},
+        )
+    )
+
+    cmd = [*ELFAUDIT, "graph", "check", str(snap), "--graph", str(path), "--release", newest]
+    st = measure(
+        "elfaudit graph check (synthetic)",
+        cmd,
+        ctx.runs(5, 2),
+        cwd=ctx.tmp,
+        ok=bitmask_ok,
+        rss="extra",
+    )
+    rows.append(
+        Row(
+            "synthetic",
+            "graph check SNAPSHOT --graph FILE (process)",
+            elfaudit=fmt_med_min(st.median, st.min),
+            target=f"< {fmt_time(TARGET_SYNTH_S)}",
+            status=verdict(st.median < TARGET_SYNTH_S),
+            note=f"exit {st.samples[-1].rc}",
+            raw={"elfaudit": st.raw()},
+        )
+    )
+    rows.append(
+        Row(
+            "synthetic",
+            "peak RSS of that graph check process",
+            elfaudit=fmt_rss(st.peak_rss),
+            target=f"< {fmt_mb(TARGET_SYNTH_MEM)}",
+            status="n/a" if st.peak_rss is None else verdict(st.peak_rss < TARGET_SYNTH_MEM),
+            note=f"peak RSS via {rss_method()}",
+            raw={"peak_rss_bytes": st.peak_rss},
+        )
+    )
+    return rows
+
+
+def cli_has(command: str) -> bool:
+    done = subprocess.run(
+        [*ELFAUDIT, command, "--help"],
+        cwd=REPO,
+        env=bench_env(),
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    return done.returncode == 0
+
+
+def group_scan(ctx: Context) -> list[Row]:
+    if not cli_has("scan"):
+        raise Skip("`elfaudit scan` is not in the CLI yet")
+    debs = ctx.inputs.scan_debs(SCAN_PACKAGES)
+    if len(debs) < 2:
+        raise Skip(f"only {len(debs)} libvirt0 packages in the cache")
+    folder = ctx.tmp / "scan"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    for deb in debs:  # real files, not symlinks: a scanner may rightly skip links
+        shutil.copyfile(deb.path, folder / deb.path.name)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    st = measure(
+        "elfaudit scan",
+        [*ELFAUDIT, "scan", str(folder)],
+        ctx.runs(3, 1),
+        cwd=ctx.tmp,
+        ok=bitmask_ok,
+        warmup=False,
+        rss="wrap",
+    )
+    ratio = st.cpu_median / st.median
+    row = Row(
+        "scan",
+        f"scan DIR ({len(debs)} packages): wall, CPU (user+sys)",
+        elfaudit=fmt_med_min(st.median, st.min),
+        reference=f"cpu {fmt_time(st.cpu_median)}",
+        ratio=f"cpu/wall {ratio:.2f}",
+        target=f"cpu/wall > {TARGET_SCAN_CPU_WALL}",
+        note=f"{cores} cores; peak RSS {fmt_rss(st.peak_rss)}; exit {st.samples[-1].rc}",
+        raw={"elfaudit": st.raw(), "packages": [d.path.name for d in debs], "cores": cores},
+    )
+    if (cores or 1) < 2:
+        row.status = "n/a"
+        row.note += " (one core: no parallelism to show)"
+    else:
+        row.status = verdict(ratio > TARGET_SCAN_CPU_WALL)
+    if len(debs) < SCAN_PACKAGES:
+        row.note += f"; only {len(debs)} packages available"
+    one = measure(
+        "elfaudit scan -j 1",
+        [*ELFAUDIT, "scan", "-j", "1", str(folder)],
+        ctx.runs(2, 1),
+        cwd=ctx.tmp,
+        ok=bitmask_ok,
+        warmup=False,
+    )
+    serial = Row(
+        "scan",
+        f"scan DIR ({len(debs)} packages) vs scan -j 1 DIR",
+        elfaudit=fmt_med_min(st.median, st.min),
+        reference=fmt_med_min(one.median, one.min),
+        ratio=speed(st.median, one.median),
+        note=f"-j 1: cpu {fmt_time(one.cpu_median)}",
+        raw={"elfaudit": st.raw(), "serial": one.raw()},
+    )
+    return [row, serial]
+
+
+def imported_modules(ctx: Context, args: Sequence[str]) -> list[str]:
+    """Top-level packages ``elfaudit ARGS`` imports (from ``python -X importtime``)."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "elfaudit", *args],
+        cwd=ctx.tmp,
+        env=bench_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if not bitmask_ok(done.returncode):
+        last = (done.stderr.strip().splitlines() or ["?"])[-1]
+        raise BenchError(f"elfaudit {' '.join(args[:1])} exited {done.returncode}: {last}")
+    mods = set()
+    for line in done.stderr.splitlines():
+        if line.startswith("import time:") and line.count("|") >= 2:
+            mods.add(line.rsplit("|", 1)[1].strip().split(".")[0])
+    return sorted(mods)
+
+
+def group_startup(ctx: Context) -> list[Row]:
+    runs = ctx.runs(10, 3)
+    base = measure("python -c pass", [sys.executable, "-c", "pass"], runs, cwd=ctx.tmp)
+    rows = []
+    for title, cmd in (
+        ("elfaudit --version", [*ELFAUDIT, "--version"]),
+        ('python -c "import elfaudit.cli"', [sys.executable, "-c", "import elfaudit.cli"]),
+    ):
+        st = measure(title, cmd, runs, cwd=ctx.tmp)
+        rows.append(
+            Row(
+                "startup",
+                f"{title} vs python -c pass",
+                elfaudit=fmt_med_min(st.median, st.min),
+                reference=fmt_med_min(base.median, base.min),
+                ratio=speed(st.median, base.median),
+                note=f"{fmt_time(st.median - base.median)} above a bare interpreter",
+                raw={"elfaudit": st.raw(), "python": base.raw()},
+            )
+        )
+    try:
+        lib, where = ctx.inputs.library(ctx.inputs.pair()[1]), "libvirt.so.0"
+    except Skip:
+        sys_lib = system_library()
+        if sys_lib is None:
+            raise Skip("no library to dump for the import check") from None
+        lib, where = sys_lib, f"{sys_lib.name} (libvirt not cached)"
+    for fmt, allowed in (("json", ()), ("text", ("tabulate",))):
+        mods = imported_modules(ctx, ["dump", "--format", fmt, str(lib)])
+        heavy = [m for m in HEAVY_MODULES if m in mods]
+        bad = [m for m in heavy if m not in allowed]
+        banned = [m for m in HEAVY_MODULES if m not in allowed]
+        rows.append(
+            Row(
+                "startup",
+                f"heavy imports of `dump --format {fmt}` {where}",
+                elfaudit=", ".join(heavy) or "none",
+                target=f"no {', '.join(banned)}",
+                status=verdict(not bad),
+                note=f"{len(mods)} top-level packages imported",
+                raw={"heavy": heavy, "modules": mods},
+            )
+        )
+    return rows
+
+
+RUNNERS: dict[str, Callable[[Context], list[Row]]] = {
+    "read": group_read,
+    "dump": group_dump,
+    "compare": group_compare,
+    "debs": group_debs,
+    "graph": group_graph,
+    "synthetic": group_synthetic,
+    "scan": group_scan,
+    "startup": group_startup,
+}
+
+
+# --------------------------------------------------------------------------- output
+
+
+HEADER = ("measurement", "elfaudit", "reference tool", "ratio", "target", "result")
+
+
+def table(rows: Sequence[Row]) -> str:
+    cells = [HEADER] + [
+        (r.measurement, r.elfaudit, r.reference, r.ratio, r.target, r.status) for r in rows
+    ]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(HEADER))]
+    lines = []
+    for n, c in enumerate(cells):
+        lines.append("  ".join(v.ljust(w) for v, w in zip(c, widths, strict=True)).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def notes(rows: Sequence[Row]) -> list[str]:
+    return [f"- {r.measurement}: {r.note}" for r in rows if r.note]
+
+
+@contextlib.contextmanager
+def workdir(keep: bool) -> Iterator[Path]:
+    if keep:
+        yield Path(tempfile.mkdtemp(prefix="elfaudit-bench-"))
+    else:
+        with tempfile.TemporaryDirectory(prefix="elfaudit-bench-") as d:
+            yield Path(d)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="bench.py",
+        description=(__doc__ or "").split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="groups: " + ", ".join(GROUPS),
+    )
+    p.add_argument("--quick", action="store_true", help="fewer repetitions")
+    p.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="GROUP[,GROUP]",
+        help="run only these groups (repeatable, comma-separated)",
+    )
+    p.add_argument("--skip-abidiff", action="store_true", help="do not run abidiff/abipkgdiff")
+    p.add_argument("--json", type=Path, metavar="FILE", help="save the raw numbers here")
+    p.add_argument("--no-fetch", action="store_true", help="never run the fetch script")
+    p.add_argument(
+        "--cache",
+        type=Path,
+        help="fetch cache (default: $ELFAUDIT_CACHE, else <repo>/.cache/debian)",
+    )
+    p.add_argument("--strict", action="store_true", help="exit 1 when a row is FAIL or ERROR")
+    p.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = p.parse_args(argv)
+    only = [g.strip() for item in args.only for g in item.split(",") if g.strip()]
+    unknown = sorted(set(only) - set(GROUPS))
+    if unknown:
+        p.error(f"unknown group(s) {', '.join(unknown)}; choose from {', '.join(GROUPS)}")
+    args.groups = [g for g in GROUPS if g in only] if only else list(GROUPS)
+    if args.cache is None:
+        env = os.environ.get("ELFAUDIT_CACHE")
+        args.cache = Path(env) if env else REPO / ".cache" / "debian"
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+
+    def log(msg: str) -> None:
+        print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+    meta: dict[str, Any] = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "loadavg_before": list(os.getloadavg()),
+        "quick": args.quick,
+        "groups": args.groups,
+        "tools": {t: tool_version(t) for t in ("nm", "readelf", "abidiff", "abipkgdiff")},
+        "elfaudit": "python -m elfaudit (PYTHONPATH=" + str(REPO) + ")",
+    }
+    rows: list[Row] = []
+    skipped: list[str] = []
+    with workdir(args.keep) as tmp:
+        inputs = Inputs(args.cache.resolve(), tmp, allow_fetch=not args.no_fetch, log=log)
+        ctx = Context(inputs, tmp, args.quick, args.skip_abidiff, log, meta)
+        for group in args.groups:
+            log(f"running {group}")
+            t0 = time.perf_counter()
+            try:
+                got = RUNNERS[group](ctx)
+            except Skip as exc:
+                skipped.append(f"{group}: {exc}")
+                got = [Row(group, f"[{group}]", status="SKIP", note=str(exc))]
+            except KeyboardInterrupt:
+                log("interrupted; partial results follow")
+                break
+            except Exception as exc:  # report it, keep going
+                msg = str(exc).splitlines()[0] if str(exc) else ""
+                got = [
+                    Row(group, f"[{group}]", status="ERROR", note=f"{type(exc).__name__}: {msg}")
+                ]
+            rows.extend(got)
+            log(f"{group} done in {fmt_time(time.perf_counter() - t0)}")
+        if inputs.chosen is not None:
+            old, new = inputs.chosen
+            meta["inputs"] = {"old": str(old.path), "new": str(new.path)}
+        if args.keep:
+            log(f"kept {tmp}")
+    meta["loadavg_after"] = list(os.getloadavg())
+
+    print(
+        f"elfaudit benchmark ({'quick' if args.quick else 'full'}): python {meta['python']}, "
+        f"{meta['cores']} cores, load {meta['loadavg_before'][0]:.2f} before / "
+        f"{meta['loadavg_after'][0]:.2f} after"
+    )
+    if "inputs" in meta:
+        print(f"OLD = {meta['inputs']['old']}\nNEW = {meta['inputs']['new']}")
+    print()
+    print(table(rows))
+    if notes(rows):
+        print("\nnotes:")
+        print("\n".join(notes(rows)))
+    if skipped:
+        print("\nskipped:")
+        print("\n".join(f"- {s}" for s in skipped))
+    if args.json:
+        doc = {"meta": meta, "rows": [asdict(r) for r in rows], "skipped": skipped}
+        try:
+            args.json.write_text(json.dumps(doc, indent=2) + "\n")
+        except OSError as exc:
+            log(f"cannot write {args.json}: {exc.strerror or exc}")
+            return 1
+    failed = [r for r in rows if r.status in ("FAIL", "ERROR")]
+    return 1 if args.strict and failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
