@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from elfaudit.errors import InputError
-from elfaudit.inputs import load_libraries
+from elfaudit.inputs import kind_of, load_all, load_libraries
 from elfaudit.model import Finding, LibraryABI, PrivateSummary, Report, Severity
 from elfaudit.profiles import Profile, profile_for, waivers_path
 from elfaudit.rules import Rule
@@ -55,7 +55,7 @@ def _apply_waivers(
 
 
 def run_dump(paths: Sequence[str]) -> list[LibraryABI]:
-    return [abi for p in paths for abi in load_libraries(p)]
+    return load_all(paths)
 
 
 def run_check(
@@ -209,6 +209,19 @@ def compare_sets(
     return findings, private, profiles
 
 
+def load_pair(old_path: str, new_path: str) -> tuple[list[LibraryABI], list[LibraryABI]]:
+    """Both sides at once: unpacking a package is mostly xz/zstd/zlib work, which runs
+    without the GIL, so two threads use both cores."""
+    if "package" not in (kind_of(old_path), kind_of(new_path)):
+        return load_libraries(old_path), load_libraries(new_path)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        old = pool.submit(load_libraries, old_path)
+        new = pool.submit(load_libraries, new_path)
+        return old.result(), new.result()
+
+
 def run_compare(
     old_path: str,
     new_path: str,
@@ -220,7 +233,7 @@ def run_compare(
     """Release to release (files, snapshots, packages or trees; paired by SONAME)."""
     from elfaudit.inputs import kind_of
 
-    old, new = load_libraries(old_path), load_libraries(new_path)
+    old, new = load_pair(old_path, new_path)
     # Packages and trees (or several libraries) are judged as rpm sees them too: Provides.
     package_level = (
         len(old) > 1

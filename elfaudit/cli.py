@@ -143,10 +143,10 @@ def dump(paths: tuple[str, ...], fmt: str, imports: bool, output: str | None) ->
 
     `--format json` writes a snapshot that `compare` accepts in place of the library.
     """
-    from elfaudit.audit import run_dump
+    from elfaudit.inputs import load_all
     from elfaudit.render import render_dump
 
-    abis = run_dump(paths)
+    abis = load_all(paths)
     write_output(render_dump(abis, fmt, imports=imports), output)
     return 0
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from collections.abc import Sequence
 
 from elfaudit.errors import InputError
 from elfaudit.model import LibraryABI
@@ -63,5 +63,6 @@ def load_libraries(path: str | os.PathLike[str]) -> list[LibraryABI]:
     return sorted(libs, key=lambda a: a.name)
 
 
-def display_name(path: str) -> str:
-    return Path(path).name
+def load_all(paths: Sequence[str]) -> list[LibraryABI]:
+    """Every library of every path, in order (what ``dump`` shows)."""
+    return [abi for p in paths for abi in load_libraries(p)]

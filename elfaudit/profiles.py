@@ -57,10 +57,7 @@ class Profile:
         """The class of a version node; unversioned symbols are public."""
         if node is None:
             return NodeClass.PUBLIC
-        for pattern, cls in self.nodes:
-            if fnmatch.fnmatchcase(node, pattern):
-                return cls
-        return NodeClass.PUBLIC
+        return _classify(self.nodes, node)
 
     def is_private(self, node: str | None) -> bool:
         return self.node_class(node) is NodeClass.PRIVATE
@@ -82,6 +79,15 @@ class Profile:
         if cls is NodeClass.WEAK and finding.severity is Severity.ERROR:
             return _replace_severity(finding, Severity.WARNING)
         return finding
+
+
+@cache
+def _classify(nodes: tuple[tuple[str, NodeClass], ...], node: str) -> NodeClass:
+    """First matching pattern wins (cached: the same few hundred names recur constantly)."""
+    for pattern, cls in nodes:
+        if fnmatch.fnmatchcase(node, pattern):
+            return cls
+    return NodeClass.PUBLIC
 
 
 def _replace_severity(f: Finding, sev: Severity) -> Finding:

@@ -76,7 +76,7 @@ from typing import Any, NamedTuple
 import networkx as nx  # noqa: TID251 - networkx lives here only
 
 from elfaudit.errors import GraphError
-from elfaudit.jsonkind import json_kind
+from elfaudit.jsonio import dump_json, json_kind
 from elfaudit.model import (
     DATA_TYPES,
     LibraryABI,
@@ -892,54 +892,6 @@ def _encode_library(lib: LibraryRecord, base: LibraryRecord | None) -> dict[str,
 
 
 _SCALARS = (str, int, float, bool, type(None))
-
-
-def _scalar_list(x: object) -> bool:
-    return isinstance(x, list) and all(isinstance(i, _SCALARS) for i in x)
-
-
-def _inline(x: object, width: int = 100) -> str | None:
-    if isinstance(x, _SCALARS) or _scalar_list(x):
-        return json.dumps(x, ensure_ascii=False)
-    if isinstance(x, dict) and all(isinstance(v, _SCALARS) or _scalar_list(v) for v in x.values()):
-        text = json.dumps(x, ensure_ascii=False, sort_keys=True)
-        if len(text) <= width:
-            return text
-    return None
-
-
-def _emit(x: object, depth: int, out: list[str]) -> None:
-    text = _inline(x)
-    if text is not None:
-        out.append(text)
-        return
-    pad = "  " * (depth + 1)
-    if isinstance(x, list):
-        out.append("[\n")
-        for i, item in enumerate(x):
-            out.append(pad)
-            _emit(item, depth + 1, out)
-            out.append(",\n" if i < len(x) - 1 else "\n")
-        out.append("  " * depth + "]")
-        return
-    if isinstance(x, dict):
-        out.append("{\n")
-        keys = sorted(x)
-        for i, k in enumerate(keys):
-            out.append(pad + json.dumps(k, ensure_ascii=False) + ": ")
-            _emit(x[k], depth + 1, out)
-            out.append(",\n" if i < len(keys) - 1 else "\n")
-        out.append("  " * depth + "}")
-        return
-    raise TypeError(f"cannot write {type(x).__name__} to JSON")
-
-
-def dump_json(doc: object) -> str:
-    """Deterministic, review-friendly JSON: sorted keys, 2-space indent, short records
-    (lists of scalars, small flat objects) on one line, a trailing newline."""
-    out: list[str] = []
-    _emit(doc, 0, out)
-    return "".join(out) + "\n"
 
 
 # --------------------------------------------------------------------------- decoding

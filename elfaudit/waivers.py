@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from elfaudit.errors import ProfileError
-from elfaudit.jsonkind import json_kind
+from elfaudit.jsonio import json_kind
 from elfaudit.model import Finding
 
 FORMAT = "elfaudit-waivers"

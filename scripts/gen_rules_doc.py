@@ -26,9 +26,7 @@ def table() -> str:
     ]
     for rule in Rule:
         s = rule.value
-        rows.append(
-            f"| `{s.id}` | {s.severity.value} | {s.family} | {s.summary} | {s.guarantee} |"
-        )
+        rows.append(f"| `{s.id}` | {s.severity.value} | {s.family} | {s.summary} | {s.guarantee} |")
     return "\n".join(rows)
 
 

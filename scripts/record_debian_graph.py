@@ -79,7 +79,10 @@ def main() -> int:
             name = f"debian/{version}"
         parents = [names[after]] if after in names else []
         graph.add_release(
-            name, load_libraries(str(deb)), parents, source=deb.name,
+            name,
+            load_libraries(str(deb)),
+            parents,
+            source=deb.name,
             note=f"Debian {suite} libvirt0 {version} (amd64)",
             is_private=builtin("libvirt").is_private,
         )

@@ -14,6 +14,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("ELFAUDIT_SHARED", ROOT.parent / "shared"))
 
+# Subprocesses (`python -m elfaudit ...` run from temporary folders) must test this
+# checkout, not whatever copy of elfaudit happens to be installed.
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+
 
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:

@@ -132,8 +132,11 @@ def load_schema(name: str) -> dict[str, Any]:
 
 
 def dumps_json(doc: object) -> str:
-    """Serialise a document the one way every JSON output uses: sorted, indented, ``\\n``."""
-    return json.dumps(doc, sort_keys=True, indent=2, default=_json_default) + "\n"
+    """Serialise a document the one way every JSON output uses: sorted keys, indented, one
+    line per flat record (a symbol, a finding), ``\\n`` at the end."""
+    from elfaudit.jsonio import dump_json
+
+    return dump_json(doc, width=None, default=_json_default)
 
 
 def _json_default(obj: object) -> object:

@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from tabulate import tabulate  # noqa: TID251 - tabulate's home module
-
 from elfaudit.model import Finding, LibraryABI, Report, Severity
 from elfaudit.render import library_order, sorted_findings, verdict_line
 
@@ -69,6 +67,10 @@ def table(
     if len(cells) > TABULATE_MAX_ROWS:
         return fixed_table(headers, cells, right)
     colalign = tuple("right" if i in right else "left" for i in range(len(headers)))
+    # Imported here: tabulate (with wcwidth) costs ~40 ms to import, and most reports
+    # print no table at all.
+    from tabulate import tabulate  # noqa: TID251 - tabulate's home module
+
     out = tabulate(
         cells,
         headers=list(headers),
