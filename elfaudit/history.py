@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from elfaudit.compare import compare_abi
 from elfaudit.model import Finding, LibraryABI, NodeClass, Severity, VersionTag, release_key
 from elfaudit.profiles import Profile, profile_for
-from elfaudit.releases import ReleaseGraph
+from elfaudit.releases import LibraryRecord, ReleaseGraph
 from elfaudit.rules import Rule
 
 WaiverFn = Callable[[list[Finding], str], Sequence[Finding]]
@@ -88,6 +88,28 @@ def graph_check(
     return GraphVerdict(release, tuple(chosen), tuple(ordered), tuple(findings))
 
 
+def _content(rec: LibraryRecord) -> frozenset[object]:
+    """Everything about a stored library that a comparison can find broken."""
+    meta = ("meta", rec.soname, rec.machine, rec.elf_class, rec.byte_order)
+    nodes = (("node", n.name, frozenset(n.parents)) for n in rec.nodes)
+    return frozenset(rec.symbols).union(nodes, (meta,))
+
+
+def _covering(records: list[tuple[str, LibraryRecord]]) -> set[str]:
+    """Ancestors whose content no later ancestor contains entirely.
+
+    Anything an ancestor shipped that the new build breaks is also shipped, identically,
+    by an ancestor covering it, so comparing with these finds every break: in a history
+    that only grows that is the parent alone, not all of the (possibly 200) ancestors.
+    """
+    kept: list[tuple[str, frozenset[object]]] = []
+    for anc, rec in reversed(records):  # newest first: the likeliest to cover the rest
+        content = _content(rec)
+        if not any(content <= other for _, other in kept):
+            kept.append((anc, content))
+    return {anc for anc, _ in kept}
+
+
 def _judge_library(
     graph: ReleaseGraph,
     abi: LibraryABI,
@@ -96,28 +118,57 @@ def _judge_library(
     ancestors: list[str],
     prof: Profile,
 ) -> list[Finding]:
+    records = [(a, rec) for a in ancestors if (rec := graph.record(a, abi.name)) is not None]
+    judged = _covering(records) | {a for a, _ in records if a in parents}
     seen: dict[tuple[str, str | None, str | None], Finding] = {}
-    since: dict[tuple[str, str | None, str | None], list[str]] = {}
-    for anc in ancestors:
-        old = graph.library(anc, abi.name)
-        if old is None:
+    for anc, _ in records:
+        if anc not in judged:
             continue
+        old = graph.library(anc, abi.name)
+        assert old is not None
         wanted = _AGAINST_ALL | (_AGAINST_PARENTS if anc in parents else set())
         for f in compare_abi(old, abi, prof).findings:
-            if f.rule not in wanted:
-                continue
-            key = (f.rule, f.symbol, f.version)
-            since.setdefault(key, []).append(anc)
-            seen.setdefault(key, f)
+            if f.rule in wanted:
+                seen.setdefault((f.rule, f.symbol, f.version), f)
+    since = _carriers(records, seen)
     out = []
     for key, f in seen.items():
-        rels = since[key]
         if f.rule in _AGAINST_ALL:
+            rels = since.get(key) or [a for a, _ in records]
             more = f" (and {len(rels) - 1} more)" if len(rels) > 1 else ""
             f = _with_message(f, f"{f.message} [against {rels[0]}{more}]")
         out.append(f)
     out.extend(_released_node_additions(graph, abi, ancestors, prof))
     out.extend(_node_names(graph, abi, release, ancestors, prof))
+    return out
+
+
+def _carriers(
+    records: list[tuple[str, LibraryRecord]],
+    seen: dict[tuple[str, str | None, str | None], Finding],
+) -> dict[tuple[str, str | None, str | None], list[str]]:
+    """For each break, the ancestors (oldest first) that shipped what it is about."""
+    by_symbol: dict[tuple[str, str | None], list[tuple[str, str | None, str | None]]] = {}
+    by_node: dict[str, list[tuple[str, str | None, str | None]]] = {}
+    for key in seen:
+        rule, symbol, version = key
+        if rule not in _AGAINST_ALL:
+            continue
+        if symbol is not None:
+            by_symbol.setdefault((symbol, version), []).append(key)
+        elif version is not None:
+            by_node.setdefault(version, []).append(key)
+    out: dict[tuple[str, str | None, str | None], list[str]] = {}
+    if not by_symbol and not by_node:
+        return out
+    for anc, rec in records:
+        hit: set[tuple[str, str | None, str | None]] = set()
+        for s in rec.symbols:
+            hit.update(by_symbol.get((s.name, s.node), ()))
+        for n in rec.nodes:
+            hit.update(by_node.get(n.name, ()))
+        for key in hit:
+            out.setdefault(key, []).append(anc)
     return out
 
 
