@@ -20,6 +20,10 @@ class InputError(ElfauditError):
         self.reason = reason
 
 
+class NoLibrariesError(InputError):
+    """A readable package or directory that holds no shared library."""
+
+
 class ElfReadError(InputError):
     """Not an ELF file, truncated, or with corrupt dynamic tables."""
 

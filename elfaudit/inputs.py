@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from elfaudit.errors import InputError
+from elfaudit.errors import InputError, NoLibrariesError
 from elfaudit.model import LibraryABI
 
 _PACKAGE_SUFFIXES = (".deb", ".udeb", ".ddeb", ".rpm")
@@ -58,7 +58,7 @@ def load_libraries(path: str | os.PathLike[str]) -> list[LibraryABI]:
     found = find_libraries(p)
     if not found:
         what = "directory" if kind == "dir" else "package"
-        raise InputError(p, f"no shared libraries found in this {what}")
+        raise NoLibrariesError(p, f"no shared libraries found in this {what}")
     libs = [read_library_bytes(item.data, item.origin) for item in found]
     return sorted(libs, key=lambda a: a.name)
 

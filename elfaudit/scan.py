@@ -19,7 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 
 from elfaudit.check import chain_breaks
-from elfaudit.errors import ElfauditError
+from elfaudit.errors import ElfauditError, NoLibrariesError
 from elfaudit.model import Finding, LibraryABI, Problem, Report
 from elfaudit.profiles import Profile, profile_for
 from elfaudit.rules import Rule
@@ -124,11 +124,23 @@ def audit_path(path: str) -> ScanItem:
     """Default ``audit_one``: read every library ``path`` stands for and self-check each."""
     from elfaudit.inputs import load_libraries
 
-    libs = load_libraries(path)
+    try:
+        libs = load_libraries(path)
+    except NoLibrariesError:
+        return ScanItem(path)  # e.g. a -dev or -doc package in a folder of packages
+    # A scan sees the same SONAME in many packages: name each library with its input.
+    where = os.path.basename(os.path.normpath(path))
     findings: list[Finding] = []
+    labels: list[str] = []
     for abi in libs:
-        findings.extend(self_check(abi, profile_for(abi.soname)))
-    return ScanItem(path, tuple(a.name for a in libs), tuple(findings))
+        label = (
+            abi.name
+            if len(libs) == 1 and where == os.path.basename(abi.path)
+            else (f"{abi.name} ({where})")
+        )
+        labels.append(label)
+        findings.extend(replace(f, library=label) for f in self_check(abi, profile_for(abi.soname)))
+    return ScanItem(path, tuple(labels), tuple(findings))
 
 
 # --------------------------------------------------------------------------- inputs

@@ -350,8 +350,12 @@ def test_scan_folder_of_packages(work: Work) -> None:
     # nm: 'old' is exported only hidden (one '@'), 'foo' as the default (two)
     exports = tool("nm", "-D", "--defined-only", work.hid)
     assert re.search(r" old@V_1\.0$", exports, re.M) and "old@@" not in exports
-    assert keyed(doc) == {("libhid.so.1", "symbol-not-default", "old", "V_1.0")}
-    assert sorted(set(doc["libraries"])) == ["liba.so.1", "libb.so.1", "libhid.so.1"]
+    # A scan names each library with the package it came from.
+    [(label, *rest)] = keyed(doc)
+    assert (label.split(" (")[0], *rest) == ("libhid.so.1", "symbol-not-default", "old", "V_1.0")
+    assert label.endswith(".deb)")
+    sonames = sorted({lib.split(" (")[0] for lib in doc["libraries"]})
+    assert sonames == ["liba.so.1", "libb.so.1", "libhid.so.1"]
 
 
 def test_scan_junit(work: Work) -> None:

@@ -776,3 +776,17 @@ def test_empty_report_renders_valid(fmt: str) -> None:
         sarif_validator().validate(doc)
         assert doc["runs"][0]["results"] == []
         assert doc["runs"][0]["tool"]["driver"]["rules"] == []
+
+
+def test_scan_text_has_a_summary_table_and_details_only_where_needed() -> None:
+    findings = (
+        Finding("symbol-not-default", Severity.ERROR, "b.so.1 (b.deb)", "x", "V_1", "hidden"),
+    )
+    report = Report("scan", ("a.so.1 (a.deb)", "b.so.1 (b.deb)"), findings)
+    out = render_report(report, "text")
+    lines = out.splitlines()
+    assert lines[0] == "elfaudit scan: 2 libraries"
+    assert lines[2].split() == ["library", "errors", "warnings", "info", "waived"]
+    assert lines[4].split() == ["a.so.1", "(a.deb)", "0", "0", "0", "0"]
+    assert lines[5].split() == ["b.so.1", "(b.deb)", "1", "0", "0", "0"]
+    assert "== b.so.1 (b.deb) ==" in out and "== a.so.1 (a.deb) ==" not in out

@@ -106,6 +106,15 @@ def _nodes(nodes: Sequence[str]) -> str:
     return ", ".join(nodes) if nodes else "(none)"
 
 
+def _scan_summary(libraries: list[str], findings: list[Finding]) -> str:
+    counts: dict[str, Counter[str]] = {lib: Counter() for lib in libraries}
+    for f in findings:
+        key = "waived" if f.waived is not None else f.severity.value
+        counts.setdefault(f.library, Counter())[key] += 1
+    rows = [(lib, c["error"], c["warning"], c["info"], c["waived"]) for lib, c in counts.items()]
+    return table(("library", "errors", "warnings", "info", "waived"), rows, frozenset({1, 2, 3, 4}))
+
+
 class TextRenderer:
     """The human report. Info findings are counted unless ``verbose`` lists them."""
 
@@ -115,11 +124,20 @@ class TextRenderer:
     def render(self, report: Report) -> str:
         blocks: list[str] = []
         libs = ", ".join(report.libraries) if report.libraries else "no libraries"
+        if report.command == "scan" and report.libraries:
+            n = len(report.libraries)
+            libs = f"{n} {'library' if n == 1 else 'libraries'}"
         blocks.append(f"elfaudit {report.command}: {libs}")
         findings = sorted_findings(report)
+        libraries = library_order(report)
+        if report.command == "scan" and libraries:
+            # Many libraries: one summary row each, details only where there is something.
+            blocks.append(_scan_summary(libraries, findings))
+            with_findings = {f.library for f in findings}
+            libraries = [lib for lib in libraries if lib in with_findings]
         blocks.extend(
             self._library(report, lib, [f for f in findings if f.library == lib])
-            for lib in library_order(report)
+            for lib in libraries
         )
         if report.problems:
             lines = ["problems:"]
