@@ -531,15 +531,62 @@ def graph_show_table(graph_path: str | None, *, profile: str | None, fmt: str) -
     )
 
 
+def introduced_from_nodes(
+    symbol: str, source: str, *, library: str | None, fmt: str, profile: str | None = None
+) -> tuple[str, bool]:
+    """When a symbol was introduced, read from a binary's or script's node chain alone
+    (``LIBVIRT_3.1.0`` -> 3.1.0), corrected by the profile's known late additions."""
+    from elfaudit.releases import introduced_by_nodes
+    from elfaudit.render import render_table
+
+    if source.endswith((".syms", ".map", ".version", ".ver", ".lds")):
+        from elfaudit.symfile import parse_script
+
+        targets: list[tuple[str | None, object]] = [(library, parse_script(source))]
+    else:
+        targets = [(a.name, a) for a in load_libraries(source)]
+    rows = []
+    for soname, item in targets:
+        if library is not None and soname not in (None, library):
+            continue
+        prof = profile_for(soname, profile)
+        late = prof.late_additions_map()
+        for origin in introduced_by_nodes(item, prof.is_private):  # type: ignore[arg-type]
+            if origin.symbol != symbol:
+                continue
+            really = late.get((soname or "", symbol))
+            note = "on the node chain" if origin.on_chain else "off the node chain"
+            if really:
+                note = f"added late to {origin.node}: first shipped in {really}"
+            rows.append((symbol, soname or "-", origin.node, really or origin.release or "?", note))
+    missing = [] if rows else [f"{symbol} is not a public versioned symbol of {source}"]
+    text = render_table(
+        None,
+        ("Symbol", "Library", "Node", "Release", "Evidence"),
+        rows,
+        fmt,
+        footer=missing,
+        kind="elfaudit-introduced",
+    )
+    return text, bool(rows)
+
+
 def introduced_table(
     symbol: str, graph_path: str | None, *, library: str | None, fmt: str
 ) -> tuple[str, bool]:
     from elfaudit.render import render_table
 
     path = resolve_graph(graph_path)
-    found = load_graph(path).introduced(symbol, library)
+    graph = load_graph(path)
+    found = graph.introduced(symbol, library)
     rows = [(i.symbol, i.library, i.node or "-", i.release) for i in found]
     note = [] if found else [f"{symbol} is not a public symbol of any release in {path}"]
+    roots = sorted({i.release for i in found if not graph.parents(i.release)})
+    if roots:
+        note.append(
+            f"{', '.join(roots)} begins the recorded history, so the symbol may be older "
+            "(--from LIBRARY reads its node chain)"
+        )
     return (
         render_table(
             None,

@@ -341,12 +341,23 @@ def graph_show(graph_path: str | None, profile: str | None, fmt: str, output: st
 @click.argument("symbol")
 @graph_option
 @click.option("--library", help="Only this SONAME.")
+@click.option(
+    "--from",
+    "source",
+    help="Answer from this library, package or version script's node chain instead of "
+    "the graph (LIBVIRT_3.1.0 means 3.1.0, corrected by the profile's known late additions).",
+)
 @format_option(("text", "json"))
-def graph_introduced(symbol: str, graph_path: str | None, library: str | None, fmt: str) -> int:
+def graph_introduced(
+    symbol: str, graph_path: str | None, library: str | None, source: str | None, fmt: str
+) -> int:
     """In which release (and node) a public symbol first shipped."""
-    from elfaudit.audit import introduced_table
+    from elfaudit.audit import introduced_from_nodes, introduced_table
 
-    text, found = introduced_table(symbol, graph_path, library=library, fmt=fmt)
+    if source is not None:
+        text, found = introduced_from_nodes(symbol, source, library=library, fmt=fmt)
+    else:
+        text, found = introduced_table(symbol, graph_path, library=library, fmt=fmt)
     write_output(text, None)
     return 0 if found else EXIT_ERROR
 

@@ -734,3 +734,27 @@ def test_graph_check_of_a_package_missing_a_library(tmp_path: Path) -> None:
     gone = [f for f in doc["findings"] if f["rule"] == "library-removed"]
     assert [f["library"] for f in gone] == ["libvirt-lxc.so.0"]
     assert proc.returncode & 8
+
+
+def test_introduced_from_a_script_and_from_a_package(shared_dir: Path) -> None:
+    """Without the graph: the node chain of a script or binary says when, corrected by the
+    profile's record of symbols added late to an already-shipped node."""
+    script = shared_dir / "reference" / "libvirt-syms" / "v9.6.0" / "libvirt_public.syms"
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "elfaudit", "graph", "introduced", *args, "--format", "json"],
+            capture_output=True,
+            text=True,
+        )
+
+    proc = run("virDomainSetVcpu", "--from", str(script), "--library", "libvirt.so.0")
+    assert proc.returncode == 0, proc.stderr
+    [row] = json.loads(proc.stdout)["rows"]
+    assert (row["node"], row["release"]) == ("LIBVIRT_3.1.0", "3.1.0")
+    proc = run("virDomainSetBlockThreshold", "--from", str(script), "--library", "libvirt.so.0")
+    [row] = json.loads(proc.stdout)["rows"]
+    assert (row["node"], row["release"]) == ("LIBVIRT_3.1.0", "3.2.0")
+    assert "late" in row["evidence"]
+    proc = run("virNoSuchThing", "--from", str(script))
+    assert proc.returncode == 1
