@@ -20,6 +20,33 @@ def _scalar_list(x: object) -> bool:
     return isinstance(x, list) and all(isinstance(i, _SCALARS) for i in x)
 
 
+_SCALAR_TYPES = frozenset(_SCALARS)
+
+
+def _flat(record: dict[Any, Any]) -> bool:
+    """Every value a scalar or a list of scalars. The common case (exact scalar types) is
+    checked by type in one C-level pass; anything else the slow way."""
+    if set(map(type, record.values())) <= _SCALAR_TYPES:
+        return True
+    return all(isinstance(v, _SCALARS) or _scalar_list(v) for v in record.values())
+
+
+def _record_encoder(default: Default) -> Callable[[Any], str]:
+    """Encode one flat record, sorted keys, compact: the C encoder made once per document.
+
+    ``JSONEncoder.encode`` builds a new C encoder on every call, which is most of the cost
+    of writing thousands of small records (a dump's symbols).
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # a Python without the C accelerator
+        return json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=default).encode
+    fallback = json.JSONEncoder(default=default).default
+    encode = make(
+        None, fallback, json.encoder.encode_basestring, None, ": ", ", ", True, False, True
+    )
+    return lambda obj: "".join(encode(obj, 0))
+
+
 class _Writer:
     """One document's worth of state: the encoders are built once, not per record."""
 
@@ -27,15 +54,13 @@ class _Writer:
         self.width = width
         self.default = default
         self.plain = json.JSONEncoder(ensure_ascii=False).encode
-        self.record = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=default).encode
+        self.record = _record_encoder(default)
         self.out: list[str] = []
 
     def inline(self, x: object) -> str | None:
         if isinstance(x, _SCALARS) or _scalar_list(x):
             return self.plain(x)
-        if isinstance(x, dict) and all(
-            isinstance(v, _SCALARS) or _scalar_list(v) for v in x.values()
-        ):
+        if isinstance(x, dict) and _flat(x):
             text = self.record(x)
             if self.width is None or len(text) <= self.width:
                 return text
