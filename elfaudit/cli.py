@@ -275,7 +275,7 @@ def graph_record(
     note: str | None,
 ) -> int:
     """Add a release (libraries, snapshots, packages or trees) to the graph."""
-    from elfaudit.audit import record_release
+    from elfaudit.gate import record_release
 
     path, rel, chosen = record_release(
         libs,
@@ -311,7 +311,8 @@ def graph_check_cmd(
     output: str | None,
 ) -> int:
     """Judge a new build against every earlier release in the graph (not only its parent)."""
-    from elfaudit.audit import WaiverOptions, run_graph_check
+    from elfaudit.audit import WaiverOptions
+    from elfaudit.gate import run_graph_check
 
     report = run_graph_check(
         libs,
@@ -331,7 +332,7 @@ def graph_check_cmd(
 @output_option
 def graph_show(graph_path: str | None, profile: str | None, fmt: str, output: str | None) -> int:
     """Releases in order: per library, public symbols and nodes, growth, breakage."""
-    from elfaudit.audit import graph_show_table
+    from elfaudit.gate import graph_show_table
 
     write_output(graph_show_table(graph_path, profile=profile, fmt=fmt), output)
     return 0
@@ -352,7 +353,7 @@ def graph_introduced(
     symbol: str, graph_path: str | None, library: str | None, source: str | None, fmt: str
 ) -> int:
     """In which release (and node) a public symbol first shipped."""
-    from elfaudit.audit import introduced_from_nodes, introduced_table
+    from elfaudit.gate import introduced_from_nodes, introduced_table
 
     if source is not None:
         text, found = introduced_from_nodes(symbol, source, library=library, fmt=fmt)
@@ -374,7 +375,7 @@ def graph_introduced(
 @output_option
 def graph_export(graph_path: str | None, fmt: str, output: str | None) -> int:
     """Write the release DAG as Graphviz dot, GraphML or JSON."""
-    from elfaudit.audit import export_graph
+    from elfaudit.gate import export_graph
 
     write_output(export_graph(graph_path, fmt), output)
     return 0
@@ -392,7 +393,7 @@ def graph_export(graph_path: str | None, fmt: str, output: str | None) -> int:
 @click.option("--title", help="Title of the picture.")
 def graph_plot(graph_path: str | None, output: str, title: str | None) -> int:
     """Draw the release DAG and the public API size per release (needs matplotlib)."""
-    from elfaudit.audit import plot_graph
+    from elfaudit.gate import plot_graph
 
     plot_graph(graph_path, output, title=title)
     click.echo(f"wrote {output}", err=True)
@@ -437,7 +438,8 @@ def gate(
 ) -> int:
     """The release manager's one command: `check` against the scripts plus `graph check`
     against the whole history, one report, one exit code."""
-    from elfaudit.audit import WaiverOptions, record_release, run_gate
+    from elfaudit.audit import WaiverOptions
+    from elfaudit.gate import record_release, run_gate
 
     report = run_gate(
         libs,
@@ -488,7 +490,8 @@ def scan(
     Each library is checked on its own: no unversioned or hidden-only exports, and (libvirt)
     an unbroken node chain. An input that cannot be read is reported, not fatal.
     """
-    from elfaudit.audit import WaiverOptions, run_scan
+    from elfaudit.audit import WaiverOptions
+    from elfaudit.distro import run_scan
 
     bar = _progress_bar() if sys.stderr.isatty() else None
     report = run_scan(
@@ -557,7 +560,8 @@ def symbols_file(
     Minimal versions come from the version nodes, corrected for symbols added to a node
     after it shipped (known to the profile, or seen in the release graph).
     """
-    from elfaudit.audit import WaiverOptions, run_symbols_check, run_symbols_file
+    from elfaudit.audit import WaiverOptions
+    from elfaudit.distro import run_symbols_check, run_symbols_file
 
     if check_file is not None and not check:
         # Without --check the file was silently ignored and a new one written: exit 0, as if
@@ -603,7 +607,7 @@ def _deb_package(paths: Sequence[str]) -> str:
 @output_option
 def provides(libs: tuple[str, ...], requires: bool, fmt: str, output: str | None) -> int:
     """The RPM-style capabilities libraries offer: soname()(64bit), soname(NODE)(64bit)."""
-    from elfaudit.audit import provides_table
+    from elfaudit.distro import provides_table
 
     write_output(provides_table(libs, requires=requires, fmt=fmt), output)
     return 0
@@ -627,7 +631,7 @@ def needs(
 
     Exit status: 0 satisfied (or nothing to check against), 12 something is missing.
     """
-    from elfaudit.audit import run_needs
+    from elfaudit.distro import run_needs
 
     text, ok = run_needs(programs, library=library, release=release, graph_path=graph_path, fmt=fmt)
     write_output(text, None)
@@ -657,7 +661,8 @@ def api_compare(
 ) -> int:
     """Compare libvirt's API descriptions (libvirt-api.xml files or libvirt-dev packages):
     functions, signatures, structs, enums and constants, per the support guarantees."""
-    from elfaudit.audit import WaiverOptions, run_api_compare
+    from elfaudit.audit import WaiverOptions
+    from elfaudit.distro import run_api_compare
 
     report = run_api_compare(
         old, new, libraries=libraries, waivers=WaiverOptions(waivers, not no_default_waivers)

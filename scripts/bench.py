@@ -739,7 +739,7 @@ def group_debs(ctx: Context) -> list[Row]:
 
 
 def group_graph(ctx: Context) -> list[Row]:
-    from elfaudit.audit import shipped_graph_path
+    from elfaudit.gate import shipped_graph_path
 
     _, new = ctx.inputs.pair()
     lib = ctx.inputs.library(new)

@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from elfaudit.audit import shipped_graph_path  # noqa: E402
+from elfaudit.gate import shipped_graph_path  # noqa: E402
 from elfaudit.inputs import load_libraries  # noqa: E402
 from elfaudit.packages import deb_metadata  # noqa: E402
 from elfaudit.profiles import builtin  # noqa: E402

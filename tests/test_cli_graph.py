@@ -18,7 +18,7 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from elfaudit import audit
+from elfaudit import gate as gate_api
 from elfaudit.cli import main
 from elfaudit.model import release_key
 from elfaudit.releases import ReleaseGraph
@@ -91,7 +91,7 @@ def call(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]
 
 
 def env_without_graph() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != audit.GRAPH_ENV}
+    env = {k: v for k, v in os.environ.items() if k != gate_api.GRAPH_ENV}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return env
 
@@ -116,7 +116,7 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
 @pytest.fixture
 def no_env_graph(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """No $ELFAUDIT_GRAPH, and a cwd without ./elfaudit-graph.json."""
-    monkeypatch.delenv(audit.GRAPH_ENV, raising=False)
+    monkeypatch.delenv(gate_api.GRAPH_ENV, raising=False)
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     monkeypatch.chdir(cwd)
@@ -292,8 +292,8 @@ def test_concurrent_first_recordings_into_the_local_graph(libvirt, tmp_path: Pat
     procs = [spawn("graph", "record", lib, "--release", n, cwd=cwd) for n in names]
     results = [(p.communicate(timeout=120), p.returncode) for p in procs]
     assert [rc for _, rc in results] == [0] * len(names), results
-    local = ReleaseGraph.load(cwd / audit.LOCAL_GRAPH)
-    shipped = ReleaseGraph.load(audit.shipped_graph_path())
+    local = ReleaseGraph.load(cwd / gate_api.LOCAL_GRAPH)
+    shipped = ReleaseGraph.load(gate_api.shipped_graph_path())
     assert set(local.releases()) == set(shipped.releases()) | set(names)
 
 
@@ -536,7 +536,7 @@ def test_introduced_on_a_graph_file(capsys, two: Path) -> None:
 
 
 def test_introduced_on_the_shipped_graph(capsys, no_env_graph: Path) -> None:
-    shipped = ReleaseGraph.load(audit.shipped_graph_path())
+    shipped = ReleaseGraph.load(gate_api.shipped_graph_path())
     rc, out, _ = call(capsys, "graph", "introduced", "virNetworkGetMetadata", "--format", "json")
     assert rc == 0
     rows = json.loads(out)["rows"]
@@ -556,18 +556,18 @@ def test_introduced_on_the_shipped_graph(capsys, no_env_graph: Path) -> None:
         rec = shipped.record(rel, SONAME)
         if rec is not None and "virNetworkGetMetadata" in rec.symbol_names():
             assert rel in firsts or firsts & set(shipped.ancestors(rel))
-    assert not Path(audit.LOCAL_GRAPH).exists()  # reading never creates the local graph
+    assert not Path(gate_api.LOCAL_GRAPH).exists()  # reading never creates the local graph
 
 
 # ---------------------------------------------------------------------------- show
 
 
 def test_show_text_on_the_shipped_graph(capsys, no_env_graph: Path) -> None:
-    shipped = ReleaseGraph.load(audit.shipped_graph_path())
+    shipped = ReleaseGraph.load(gate_api.shipped_graph_path())
     rc, out, _ = call(capsys, "graph", "show")
     assert rc == 0
     lines = out.splitlines()
-    assert audit.shipped_graph_path() in lines[0] and f"{len(shipped)} releases" in lines[0]
+    assert gate_api.shipped_graph_path() in lines[0] and f"{len(shipped)} releases" in lines[0]
     first_col = [ln.split()[0] for ln in lines[3:] if ln and not ln.startswith("heads:")]
     for rel in shipped.releases():
         assert rel in first_col
@@ -657,10 +657,10 @@ def test_plot_the_shipped_graph(capsys, no_env_graph: Path, tmp_path: Path) -> N
 def test_record_without_graph_seeds_the_local_file(
     libvirt, capsys, no_env_graph: Path, monkeypatch, tmp_path: Path
 ) -> None:
-    shipped = ReleaseGraph.load(audit.shipped_graph_path())
-    shipped_bytes = Path(audit.shipped_graph_path()).read_bytes()
+    shipped = ReleaseGraph.load(gate_api.shipped_graph_path())
+    shipped_bytes = Path(gate_api.shipped_graph_path()).read_bytes()
     build = libvirt(N120, "1.2.0")
-    local = no_env_graph / audit.LOCAL_GRAPH
+    local = no_env_graph / gate_api.LOCAL_GRAPH
     # a recording that fails leaves nothing behind (the seeding happens under the lock,
     # with the recording, so concurrent first recorders cannot clobber each other)
     rc, _, err = call(
@@ -671,20 +671,20 @@ def test_record_without_graph_seeds_the_local_file(
     rc, _, err = call(capsys, "graph", "record", build.lib, "--release", "99.0.0")
     assert rc == 0, err
     newest = max((r for r in shipped.releases() if "/" not in r), key=release_key)
-    assert f"in {audit.LOCAL_GRAPH}" in err
+    assert f"in {gate_api.LOCAL_GRAPH}" in err
     g = ReleaseGraph.load(local)
     assert set(g.releases()) == set(shipped.releases()) | {"99.0.0"}
     assert g.parents("99.0.0") == [newest]
     for rel in shipped.releases():  # the history carried over, unchanged
         assert g.release(rel).libraries == shipped.release(rel).libraries
-    assert Path(audit.shipped_graph_path()).read_bytes() == shipped_bytes
+    assert Path(gate_api.shipped_graph_path()).read_bytes() == shipped_bytes
 
     # reading commands now use the local file
     rc, out, _ = call(capsys, "graph", "show", "--format", "json")
     assert "99.0.0" in {r["release"] for r in json.loads(out)["rows"]}
     # $ELFAUDIT_GRAPH beats the local file, --graph beats both
     env_graph = tmp_path / "env.json"
-    monkeypatch.setenv(audit.GRAPH_ENV, str(env_graph))
+    monkeypatch.setenv(gate_api.GRAPH_ENV, str(env_graph))
     rc, _, err = call(capsys, "graph", "record", build.lib, "--release", "1.2.0")
     assert rc == 0 and str(env_graph) in err
     assert ReleaseGraph.load(env_graph).releases() == ["1.2.0"]  # not seeded

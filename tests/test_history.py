@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from elfaudit import audit
-from elfaudit.audit import WaiverOptions, resolve_graph, run_gate, run_graph_check
+from elfaudit import gate
+from elfaudit.audit import WaiverOptions
 from elfaudit.compare import compare_abi
 from elfaudit.errors import GraphError
+from elfaudit.gate import resolve_graph, run_gate, run_graph_check
 from elfaudit.history import (
     default_parents,
     graph_check,
@@ -321,7 +322,7 @@ def test_first_release_in_an_empty_graph(build_lib) -> None:
 
 
 def shipped() -> ReleaseGraph:
-    return ReleaseGraph.load(audit.shipped_graph_path())
+    return ReleaseGraph.load(gate.shipped_graph_path())
 
 
 def test_default_parents_on_the_shipped_graph() -> None:
@@ -473,14 +474,14 @@ def test_run_gate_joins_check_and_history(build_lib, tmp_path: Path) -> None:
 
 def test_resolve_graph_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv(audit.GRAPH_ENV, raising=False)
-    shipped_path = audit.shipped_graph_path()
+    monkeypatch.delenv(gate.GRAPH_ENV, raising=False)
+    shipped_path = gate.shipped_graph_path()
     assert Path(shipped_path).is_file()
     assert resolve_graph(None) == shipped_path
-    assert resolve_graph(None, for_write=True) == audit.LOCAL_GRAPH  # never the package
-    Path(audit.LOCAL_GRAPH).write_text("{}")
-    assert resolve_graph(None) == audit.LOCAL_GRAPH
-    monkeypatch.setenv(audit.GRAPH_ENV, str(tmp_path / "env.json"))
+    assert resolve_graph(None, for_write=True) == gate.LOCAL_GRAPH  # never the package
+    Path(gate.LOCAL_GRAPH).write_text("{}")
+    assert resolve_graph(None) == gate.LOCAL_GRAPH
+    monkeypatch.setenv(gate.GRAPH_ENV, str(tmp_path / "env.json"))
     assert resolve_graph(None) == str(tmp_path / "env.json")
     assert resolve_graph(None, for_write=True) == str(tmp_path / "env.json")
     assert resolve_graph("given.json") == "given.json"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import BuildLib
 
-from elfaudit.audit import WaiverOptions, _apply_waivers
+from elfaudit.audit import WaiverOptions, apply_waivers
 from elfaudit.check import check_library
 from elfaudit.compare import compare_abi
 from elfaudit.elf import read_library
@@ -60,7 +60,7 @@ def test_libvirt_3_2_0_virDomainSetBlockThreshold_in_shipped_3_1_0(
     }
     # libvirt cannot fix it without breaking ABI: the shipped waiver accepts it, visibly.
     findings = list(compare_abi(v310, v320, builtin("libvirt")).findings)
-    waived, stale = _apply_waivers(findings, [builtin("libvirt")], WaiverOptions())
+    waived, stale = apply_waivers(findings, [builtin("libvirt")], WaiverOptions())
     (f,) = [f for f in waived if f.symbol == "virDomainSetBlockThreshold"]
     assert f.waived and "3.2.0" in f.waived
     assert stale == ()

@@ -35,7 +35,7 @@ import jsonschema
 import pytest
 import realdebs
 
-from elfaudit import audit
+from elfaudit import audit, gate
 from elfaudit.compare import compare_abi
 from elfaudit.elf import read_library
 from elfaudit.model import LibraryABI, Severity, Symbol, VersionTag
@@ -392,7 +392,7 @@ def test_sid_against_the_9_6_0_scripts_reports_its_newer_nodes(shared_dir: Path)
 
 
 def elfaudit_cli(*args: str, cwd: Path) -> tuple[int, str, str]:
-    env = {k: v for k, v in os.environ.items() if k != audit.GRAPH_ENV}
+    env = {k: v for k, v in os.environ.items() if k != gate.GRAPH_ENV}
     done = subprocess.run(
         [sys.executable, "-m", "elfaudit", *args],
         capture_output=True,
@@ -501,7 +501,7 @@ def test_snapshot_keeps_the_version_markers(sid_snapshot: Path) -> None:
 def test_graph_check_of_each_release(suite: str, tmp_path: Path) -> None:
     deb = realdebs.require(suite)
     graph = tmp_path / "graph.json"
-    shutil.copyfile(audit.shipped_graph_path(), graph)
+    shutil.copyfile(gate.shipped_graph_path(), graph)
     before = graph.read_bytes()
     rc, out, err = elfaudit_cli(
         "graph", "check", str(deb), "--graph", str(graph), "--format", "json", cwd=tmp_path
@@ -514,7 +514,7 @@ def test_graph_check_of_each_release(suite: str, tmp_path: Path) -> None:
     assert doc["problems"] == []
     assert doc["extra"]["release"] == realdebs.upstream_of(deb)
     assert graph.read_bytes() == before, "graph check must not change the graph"
-    assert not (tmp_path / audit.LOCAL_GRAPH).exists()
+    assert not (tmp_path / gate.LOCAL_GRAPH).exists()
 
 
 # --------------------------------------------------------------------------- hostile copies

@@ -1,0 +1,421 @@
+"""The library API behind the release-graph commands and `gate`.
+
+Which graph file is used, recording releases (locked, atomic), judging a build against
+its history, and the queries `graph show`, `graph introduced` and `graph export` answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from elfaudit.audit import WaiverOptions, apply_waivers, run_check, run_dump
+from elfaudit.errors import InputError
+from elfaudit.inputs import load_libraries
+from elfaudit.model import Finding, LibraryABI, Report, Severity
+from elfaudit.profiles import Profile, profile_for
+from elfaudit.rules import Rule
+
+if TYPE_CHECKING:
+    from elfaudit.releases import ReleaseGraph
+
+GRAPH_ENV = "ELFAUDIT_GRAPH"
+LOCAL_GRAPH = "elfaudit-graph.json"
+
+
+def shipped_graph_path() -> str:
+    """The graph of real libvirt releases shipped inside the package."""
+    from importlib import resources
+
+    return str(resources.files("elfaudit") / "data" / "graphs" / "libvirt-debian.json")
+
+
+def resolve_graph(option: str | None, *, for_write: bool = False) -> str:
+    """Which graph file a command uses.
+
+    ``--graph`` wins, then ``$ELFAUDIT_GRAPH``, then ``./elfaudit-graph.json``. Reading
+    commands fall back to the shipped libvirt graph when none of those exists; recording
+    commands write ``./elfaudit-graph.json`` (seeded from the shipped graph on first use,
+    so the history carries over) rather than into the installed package.
+    """
+    import os
+
+    if option:
+        return option
+    env = os.environ.get(GRAPH_ENV)
+    if env:
+        return env
+    if for_write or os.path.exists(LOCAL_GRAPH):
+        return LOCAL_GRAPH
+    return shipped_graph_path()
+
+
+def load_graph(path: str, *, missing_ok: bool = False) -> ReleaseGraph:
+    from elfaudit.releases import ReleaseGraph
+
+    return ReleaseGraph.load(path, missing_ok=missing_ok)
+
+
+def infer_release(paths: Sequence[str]) -> str | None:
+    """The upstream version of a single Debian package given as input (``9.0.0``)."""
+    debs = [p for p in paths if p.endswith(".deb")]
+    if len(debs) != 1 or len(paths) != 1:
+        return None
+    from elfaudit.packages import deb_metadata
+
+    version = deb_metadata(debs[0]).get("Version", "")
+    upstream = version.split(":", 1)[-1].rsplit("-", 1)[0]
+    return upstream.split("+", 1)[0].split("~", 1)[0] or None
+
+
+def _need_release(release: str | None, paths: Sequence[str]) -> str:
+    rel = release or infer_release(paths)
+    if rel is None:
+        raise InputError(
+            paths[0] if paths else "-",
+            "no --release given, and it cannot be inferred (only from a single .deb)",
+        )
+    return rel
+
+
+def run_graph_check(
+    lib_paths: Sequence[str],
+    *,
+    release: str | None,
+    parents: Sequence[str] | None,
+    graph_path: str | None,
+    profile: str | None = None,
+    waivers: WaiverOptions = WaiverOptions(),
+) -> Report:
+    """A new build against every release before it in the graph."""
+    from dataclasses import replace
+
+    from elfaudit.history import graph_check
+
+    rel = _need_release(release, lib_paths)
+    path = resolve_graph(graph_path)
+    graph = load_graph(path)
+    libs = run_dump(lib_paths)
+    verdict = graph_check(graph, libs, rel, parents or None, profile=profile)
+    findings = list(verdict.findings)
+    findings.extend(_libraries_gone(graph, verdict.parents, libs, lib_paths))
+    profiles = [profile_for(a.soname, profile) for a in libs]
+    applied, stale = apply_waivers(
+        findings, profiles, replace(waivers, release=waivers.release or rel)
+    )
+    return Report(
+        "graph-check",
+        tuple(a.name for a in libs),
+        applied,
+        unused_waivers=stale,
+        extra={
+            "release": rel,
+            "graph": path,
+            "parents": list(verdict.parents),
+            "ancestors": list(verdict.ancestors),
+        },
+    )
+
+
+def _libraries_gone(
+    graph: ReleaseGraph,
+    parents: Sequence[str],
+    libs: Sequence[LibraryABI],
+    lib_paths: Sequence[str],
+) -> list[Finding]:
+    """A whole build (package or tree) that lacks a library its parent release shipped."""
+    from elfaudit.inputs import kind_of
+
+    if not any(kind_of(p) in ("package", "dir") for p in lib_paths):
+        return []  # single libraries given: the others are simply not being judged
+    have = {a.name for a in libs}
+    gone: dict[str, str] = {}
+    for parent in parents:
+        for soname in graph.release(parent).library_names:
+            if soname not in have:
+                gone.setdefault(soname, parent)
+    return [
+        Finding(
+            Rule.LIBRARY_REMOVED.id,
+            Severity.ERROR,
+            soname,
+            None,
+            None,
+            f"{soname} shipped in release {parent} but is not in this build",
+        )
+        for soname, parent in sorted(gone.items())
+    ]
+
+
+def record_release(
+    lib_paths: Sequence[str],
+    *,
+    release: str | None,
+    parents: Sequence[str] | None,
+    graph_path: str | None,
+    profile: str | None = None,
+    replace_existing: bool = False,
+    note: str | None = None,
+) -> tuple[str, str, list[str]]:
+    """Add a release to a graph file (locked, atomic). Returns (graph path, release, parents)."""
+    import os
+
+    from elfaudit.history import default_parents
+    from elfaudit.releases import ReleaseGraph
+
+    rel = _need_release(release, lib_paths)
+    libs = run_dump(lib_paths)
+    path = resolve_graph(graph_path, for_write=True)
+    seed = graph_path is None and path == LOCAL_GRAPH
+    prof = profile_for(libs[0].soname, profile) if libs else profile_for(None, profile)
+    source = ", ".join(lib_paths)
+    with ReleaseGraph.edit(path) as graph:
+        # Seed under the lock: a copy made before it raced with concurrent recorders
+        # (one truncated the file another had just saved, losing that release).
+        if seed and len(graph) == 0 and not os.path.exists(path):
+            shipped = load_graph(shipped_graph_path())
+            for name in shipped.releases():
+                r = shipped.release(name)
+                graph.add_records(
+                    name,
+                    r.libraries,
+                    r.parents,
+                    source=r.source,
+                    note=r.note,
+                    recorded_at=r.recorded_at,
+                )
+        if parents:
+            chosen = list(parents)
+        elif replace_existing and rel in graph:  # a re-recording keeps its place
+            chosen = graph.parents(rel)
+        else:
+            chosen = default_parents(graph, rel)
+        graph.add_release(
+            rel,
+            libs,
+            chosen,
+            source=source,
+            note=note,
+            is_private=prof.is_private,
+            replace=replace_existing,
+        )
+    return path, rel, chosen
+
+
+def run_gate(
+    lib_paths: Sequence[str],
+    script_paths: Sequence[str],
+    *,
+    release: str | None,
+    parents: Sequence[str] | None,
+    graph_path: str | None,
+    profile: str | None = None,
+    private_node: str | None = None,
+    waivers: WaiverOptions = WaiverOptions(),
+) -> Report:
+    """The release manager's one command: scripts check plus history check, one report."""
+    from dataclasses import replace
+
+    rel = _need_release(release, lib_paths)
+    opts = replace(waivers, release=waivers.release or rel)
+    checked = run_check(
+        lib_paths, script_paths, profile=profile, private_node=private_node, waivers=opts
+    )
+    history = run_graph_check(
+        lib_paths,
+        release=rel,
+        parents=parents,
+        graph_path=graph_path,
+        profile=profile,
+        waivers=opts,
+    )
+    stale = tuple(sorted(set(checked.unused_waivers) & set(history.unused_waivers)))
+    return Report(
+        "gate",
+        history.libraries,
+        checked.findings + history.findings,
+        unused_waivers=stale,
+        extra=dict(history.extra),
+    )
+
+
+def graph_show_table(graph_path: str | None, *, profile: str | None, fmt: str) -> str:
+    from elfaudit.history import graph_summary
+    from elfaudit.render import render_table
+
+    path = resolve_graph(graph_path)
+    graph = load_graph(path)
+
+    def apply(found: list[Finding], release: str) -> tuple[Finding, ...]:
+        profiles = [profile_for(f.library, profile) for f in found[:1]]
+        return apply_waivers(found, profiles, WaiverOptions(release=release))[0]
+
+    rows = graph_summary(graph, profile=profile, apply=apply)
+    table = [
+        (
+            r.release,
+            ", ".join(r.parents) or "-",
+            r.library,
+            r.symbols,
+            r.nodes,
+            r.newest_node or "-",
+            f"+{r.added}" if r.added else "0",
+            f"-{r.removed}" if r.removed else "0",
+            "; ".join(f"{f.rule} {f.symbol or f.version or ''}".strip() for f in r.breaks[:3])
+            + (f" (+{len(r.breaks) - 3} more)" if len(r.breaks) > 3 else "")
+            if r.breaks
+            else "-",
+        )
+        for r in rows
+    ]
+    headers = (
+        "Release",
+        "Parents",
+        "Library",
+        "Symbols",
+        "Nodes",
+        "Newest node",
+        "Added",
+        "Removed",
+        "Breaks",
+    )
+    heads = ", ".join(graph.heads())
+    return render_table(
+        f"release graph {path}: {len(graph)} releases",
+        headers,
+        table,
+        fmt,
+        footer=[f"heads: {heads}"] if fmt == "text" else [],
+        kind="elfaudit-graph-show",
+    )
+
+
+def introduced_from_nodes(
+    symbol: str, source: str, *, library: str | None, fmt: str, profile: str | None = None
+) -> tuple[str, bool]:
+    """When a symbol was introduced, read from a binary's or script's node chain alone
+    (``LIBVIRT_3.1.0`` -> 3.1.0), corrected by the profile's known late additions."""
+    from elfaudit.releases import introduced_by_nodes
+    from elfaudit.render import render_table
+
+    if source.endswith((".syms", ".map", ".version", ".ver", ".lds")):
+        from elfaudit.symfile import parse_script
+
+        targets: list[tuple[str | None, object]] = [(library, parse_script(source))]
+    else:
+        targets = [(a.name, a) for a in load_libraries(source)]
+    rows = []
+    for soname, item in targets:
+        if library is not None and soname not in (None, library):
+            continue
+        prof = profile_for(soname, profile)
+        late = prof.late_additions_map()
+        for origin in introduced_by_nodes(item, prof.is_private):  # type: ignore[arg-type]
+            if origin.symbol != symbol:
+                continue
+            really = late.get((soname or "", symbol))
+            note = "on the node chain" if origin.on_chain else "off the node chain"
+            if really:
+                note = f"added late to {origin.node}: first shipped in {really}"
+            rows.append((symbol, soname or "-", origin.node, really or origin.release or "?", note))
+    missing = [] if rows else [f"{symbol} is not a public versioned symbol of {source}"]
+    text = render_table(
+        None,
+        ("Symbol", "Library", "Node", "Release", "Evidence"),
+        rows,
+        fmt,
+        footer=missing,
+        kind="elfaudit-introduced",
+    )
+    return text, bool(rows)
+
+
+def introduced_table(
+    symbol: str, graph_path: str | None, *, library: str | None, fmt: str
+) -> tuple[str, bool]:
+    from elfaudit.render import render_table
+
+    path = resolve_graph(graph_path)
+    graph = load_graph(path)
+    found = graph.introduced(symbol, library)
+    rows = [(i.symbol, i.library, i.node or "-", i.release) for i in found]
+    note = [] if found else [f"{symbol} is not a public symbol of any release in {path}"]
+    roots = sorted({i.release for i in found if not graph.parents(i.release)})
+    if roots:
+        note.append(
+            f"{', '.join(roots)} begins the recorded history, so the symbol may be older "
+            "(--from LIBRARY reads its node chain)"
+        )
+    return (
+        render_table(
+            None,
+            ("Symbol", "Library", "Node", "Release"),
+            rows,
+            fmt,
+            footer=note,
+            kind="elfaudit-introduced",
+        ),
+        bool(found),
+    )
+
+
+def export_graph(graph_path: str | None, fmt: str) -> str:
+    graph = load_graph(resolve_graph(graph_path))
+    if fmt == "dot":
+        return graph.to_dot()
+    if fmt == "graphml":
+        return graph.to_graphml()
+    return graph.dumps()
+
+
+def plot_graph(graph_path: str | None, output: str, *, title: str | None) -> None:
+    graph = load_graph(resolve_graph(graph_path))
+    if not output.endswith((".svg", ".png")):
+        raise InputError(output, "the picture must be .svg or .png")
+    try:
+        graph.plot(output, title=title)
+    except ImportError as exc:
+        raise InputError(output, f"plotting needs matplotlib ({exc})") from exc
+
+
+def late_additions(graph: ReleaseGraph | None, profile: Profile) -> dict[tuple[str, str], str]:
+    """(soname, symbol) -> release that really added a symbol to an already-shipped node.
+
+    From the profile's records (history before the graph begins) and from the graph: a
+    symbol first seen in release R, in a node an ancestor of R had shipped without it.
+    """
+    out = profile.late_additions_map()
+    if graph is not None:
+        from elfaudit.history import upstream_version
+        from elfaudit.model import release_key
+
+        for (soname, symbol), rel in graph_late_additions(graph).items():
+            mine = out.get((soname, symbol))
+            up = upstream_version(rel)
+            if mine is None or release_key(up) > release_key(mine):
+                out[(soname, symbol)] = up
+    return out
+
+
+def graph_late_additions(graph: ReleaseGraph) -> dict[tuple[str, str], str]:
+    out: dict[tuple[str, str], str] = {}
+    for rel in graph.releases():
+        ancestors = graph.ancestors(rel)
+        if not ancestors:
+            continue
+        record = graph.release(rel)
+        for soname in record.library_names:
+            shipped = graph.released_nodes(soname, ancestors)
+            lib = graph.record(rel, soname)
+            assert lib is not None
+            for node, names in lib.node_symbols().items():
+                if node in shipped:
+                    for name in names - shipped[node]:
+                        out.setdefault((soname, name), rel)
+    return out
+
+
+def load_default_graph(graph_path: str | None) -> ReleaseGraph:
+    """The graph a command uses when it needs one (see :func:`resolve_graph`)."""
+    path = resolve_graph(graph_path)
+    return load_graph(path)
