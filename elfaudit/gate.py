@@ -373,7 +373,9 @@ def plot_graph(graph_path: str | None, output: str, *, title: str | None) -> Non
     if not output.endswith((".svg", ".png")):
         raise InputError(output, "the picture must be .svg or .png")
     try:
-        graph.plot(output, title=title)
+        from elfaudit.render.plot import plot_release_graph
+
+        plot_release_graph(graph, output, title=title)
     except ImportError as exc:
         raise InputError(output, f"plotting needs matplotlib ({exc})") from exc
 

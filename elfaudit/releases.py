@@ -744,15 +744,6 @@ class ReleaseGraph:
         nx.write_graphml(export, buf, encoding="utf-8")
         return buf.getvalue().decode("utf-8")
 
-    def plot(self, path: str | os.PathLike[str], *, title: str | None = None) -> None:
-        """Draw the release DAG and public API size per library to ``path`` (.svg or .png).
-
-        Needs matplotlib (the ``[plot]`` extra), imported lazily by :mod:`elfaudit.render.plot`.
-        """
-        from elfaudit.render.plot import plot_release_graph
-
-        plot_release_graph(self, os.fspath(path), title=title)
-
 
 # --------------------------------------------------------------------------- node chains
 

@@ -639,19 +639,21 @@ def test_dot_escapes_quotes() -> None:
 
 def test_plot_writes_png_and_svg(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
+    from elfaudit.render.plot import plot_release_graph
+
     g = rel.synthetic_graph(40, branch_every=6, branch_length=2)
     png, svg = tmp_path / "g.png", tmp_path / "g.svg"
-    g.plot(png)
-    g.plot(svg, title="demo")
+    plot_release_graph(g, str(png))
+    plot_release_graph(g, str(svg), title="demo")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = svg.read_text()
     assert "<svg" in text and "demo" in text
-    g.plot(tmp_path / "again.svg", title="demo")
+    plot_release_graph(g, str(tmp_path / "again.svg"), title="demo")
     assert (tmp_path / "again.svg").read_text() == text  # deterministic output
     with pytest.raises(GraphError, match=r"\.svg or \.png"):
-        g.plot(tmp_path / "g.pdf")
+        plot_release_graph(g, str(tmp_path / "g.pdf"))
     with pytest.raises(GraphError, match="empty"):
-        ReleaseGraph().plot(tmp_path / "e.png")
+        plot_release_graph(ReleaseGraph(), str(tmp_path / "e.png"))
 
 
 # --------------------------------------------------------------------------- scale
