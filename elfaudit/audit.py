@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from elfaudit.inputs import kind_of, load_all, load_libraries
-from elfaudit.model import Finding, LibraryABI, PrivateSummary, Report, Severity
+from elfaudit.model import Finding, LibraryABI, PrivateSummary, Problem, Report, Severity
 from elfaudit.profiles import Profile, profile_for, waivers_path
 from elfaudit.rules import Rule
 
@@ -69,6 +69,12 @@ def run_check(
     findings: list[Finding] = []
     profiles: list[Profile] = []
     assigned = assign_scripts(libs, script_paths)
+    used = {p for paths in assigned.values() for p in paths}
+    problems = tuple(
+        Problem(p, "no given library exports any symbol this script lists")
+        for p in script_paths
+        if p not in used
+    )
     for abi in libs:
         prof = profile_for(abi.soname, profile)
         profiles.append(prof)
@@ -94,6 +100,7 @@ def run_check(
         "check",
         tuple(a.name for a in libs),
         applied,
+        problems=problems,
         unused_waivers=stale,
         extra={"profiles": sorted({p.name for p in profiles})},
     )

@@ -147,3 +147,25 @@ def test_wildcard_leak_is_not_listed_under_libvirt_profile(build_lib: BuildLib) 
     libvirt = {(f.rule, f.symbol) for f in check_library(abi, script, builtin("libvirt"))}
     assert libvirt == {("symbol-not-in-script", "b")}
     assert check_library(abi, script, builtin("generic")) == []
+
+
+def test_scripts_are_given_to_the_library_they_describe(build_lib: BuildLib, tmp_path) -> None:
+    """A package's libraries each get their own scripts; a script for none is a problem."""
+    from elfaudit.audit import run_check
+    from elfaudit.model import exit_code
+
+    tree = tmp_path / "usr" / "lib"
+    tree.mkdir(parents=True)
+    (tree / "libt.so.1").write_bytes(build_lib(C, MAP).read_bytes())
+    other = "int zz(void){return 1;}\n"
+    (tree / "libz.so.1").write_bytes(
+        build_lib(other, "Z_1 { global: zz; local: *; };\n", soname="libz.so.1").read_bytes()
+    )
+    (tmp_path / "t.map").write_text(MAP)
+    (tmp_path / "z.map").write_text("Z_1 { global: zz; local: *; };\n")
+    (tmp_path / "none.map").write_text("N_1 { global: nothing_exports_this; };\n")
+    scripts = [str(tmp_path / n) for n in ("t.map", "z.map", "none.map")]
+    report = run_check([str(tmp_path)], scripts)
+    assert report.findings == ()
+    assert [p.path for p in report.problems] == [str(tmp_path / "none.map")]
+    assert exit_code(report) == 1
