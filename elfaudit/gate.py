@@ -61,11 +61,9 @@ def infer_release(paths: Sequence[str]) -> str | None:
     debs = [p for p in paths if p.endswith(".deb")]
     if len(debs) != 1 or len(paths) != 1:
         return None
-    from elfaudit.packages import deb_metadata
+    from elfaudit.packages import deb_metadata, debian_upstream
 
-    version = deb_metadata(debs[0]).get("Version", "")
-    upstream = version.split(":", 1)[-1].rsplit("-", 1)[0]
-    return upstream.split("+", 1)[0].split("~", 1)[0] or None
+    return debian_upstream(deb_metadata(debs[0]).get("Version", "")) or None
 
 
 def _need_release(release: str | None, paths: Sequence[str]) -> str:

@@ -877,6 +877,15 @@ def find_libraries(
 # --------------------------------------------------------------------------- metadata
 
 
+def debian_upstream(version: str) -> str:
+    """The upstream part of a Debian version: ``1:9.0.0-4+deb12u2`` -> ``9.0.0``
+    (epoch, Debian revision and ``+``/``~`` suffixes dropped)."""
+    v = version.split(":", 1)[-1]
+    if "-" in v:
+        v = v.rsplit("-", 1)[0]
+    return re.split(r"[+~]", v, maxsplit=1)[0]
+
+
 def read_deb_control_file(
     path: str | os.PathLike[str], name: str, *, limits: Limits = DEFAULT_LIMITS
 ) -> bytes | None:

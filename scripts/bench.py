@@ -377,10 +377,9 @@ class Deb:
 
     @property
     def upstream(self) -> str:
-        v = self.version.split(":", 1)[-1]
-        if "-" in v:
-            v = v.rsplit("-", 1)[0]
-        return re.split(r"[+~]", v, maxsplit=1)[0]
+        from elfaudit.packages import debian_upstream
+
+        return debian_upstream(self.version)
 
     @property
     def key(self) -> tuple[int, ...]:

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from elfaudit.gate import shipped_graph_path  # noqa: E402
 from elfaudit.inputs import load_libraries  # noqa: E402
-from elfaudit.packages import deb_metadata  # noqa: E402
+from elfaudit.packages import deb_metadata, debian_upstream  # noqa: E402
 from elfaudit.profiles import builtin  # noqa: E402
 from elfaudit.releases import ReleaseGraph  # noqa: E402
 
@@ -39,10 +39,6 @@ SHAPE = {
     "bookworm-backports": ("debian", "bookworm"),
     "sid": ("upstream", "trixie"),
 }
-
-
-def upstream(version: str) -> str:
-    return version.split(":", 1)[-1].rsplit("-", 1)[0].split("+", 1)[0].split("~", 1)[0]
 
 
 def fetch(cache: str | None) -> dict[str, Path]:
@@ -74,7 +70,7 @@ def main() -> int:
             print(f"skipped {suite}: no package fetched", file=sys.stderr)
             continue
         version = deb_metadata(str(deb))["Version"]
-        name = upstream(version) if style == "upstream" else f"debian/{version}"
+        name = debian_upstream(version) if style == "upstream" else f"debian/{version}"
         if name in graph:  # sid carrying trixie's release: record the Debian build
             name = f"debian/{version}"
         parents = [names[after]] if after in names else []

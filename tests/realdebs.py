@@ -250,11 +250,9 @@ def libraries(suite: str, arch: str = "amd64", package: str = "libvirt0") -> dic
 
 def upstream_of(deb_path: Path) -> str:
     """``libvirt0_1:9.0.0-4+deb12u2_amd64.deb`` -> ``9.0.0`` (as the fetch script does)."""
-    version = Path(deb_path).name.split("_")[1]
-    version = version.split("%3a", 1)[-1].split(":", 1)[-1]
-    if "-" in version:
-        version = version.rsplit("-", 1)[0]
-    return version.replace("~", "+").split("+", 1)[0]
+    from elfaudit.packages import debian_upstream
+
+    return debian_upstream(Path(deb_path).name.split("_")[1].replace("%3a", ":"))
 
 
 def suites_for(release: str) -> list[str]:

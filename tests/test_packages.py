@@ -743,3 +743,19 @@ def test_real_big_endian_package() -> None:
     digest = {hashlib.sha256(x.data).hexdigest() for x in libs}
     amd64 = realdebs.require("bookworm", "amd64", "libvirt0")
     assert digest.isdisjoint(hashlib.sha256(x.data).hexdigest() for x in find_libraries(amd64))
+
+
+@pytest.mark.parametrize(
+    ("version", "upstream"),
+    [
+        ("1:9.0.0-4+deb12u2", "9.0.0"),
+        ("11.3.0-2~bpo12+1", "11.3.0"),
+        ("12.8.0-1", "12.8.0"),
+        ("7.0.0", "7.0.0"),
+        ("3.2.0~rc1-1", "3.2.0"),
+    ],
+)
+def test_debian_upstream(version: str, upstream: str) -> None:
+    from elfaudit.packages import debian_upstream
+
+    assert debian_upstream(version) == upstream
