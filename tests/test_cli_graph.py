@@ -17,6 +17,7 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
+from libvirtlike import N100, N110, N120, SONAME, Nodes, c_source, version_script
 
 from elfaudit import gate as gate_api
 from elfaudit.cli import main
@@ -24,32 +25,12 @@ from elfaudit.model import release_key
 from elfaudit.releases import ReleaseGraph
 
 ROOT = Path(__file__).resolve().parent.parent
-SONAME = "libvirt.so.0"
 
-Nodes = dict[str, list[str]]
 
-N100: Nodes = {"LIBVIRT_1.0.0": ["virConnectOpen", "virConnectClose"]}
-N110: Nodes = {**N100, "LIBVIRT_1.1.0": ["virDomainCreate"]}
-N120: Nodes = {**N110, "LIBVIRT_1.2.0": ["virDomainDestroy"]}
 SNEAKY: Nodes = {  # virSneaky slipped into LIBVIRT_1.0.0 after 1.0.0 had shipped it
     "LIBVIRT_1.0.0": [*N100["LIBVIRT_1.0.0"], "virSneaky"],
     "LIBVIRT_1.1.0": N110["LIBVIRT_1.1.0"],
 }
-
-
-def version_script(nodes: Nodes, private: str | None) -> str:
-    out: list[str] = []
-    prev: str | None = None
-    for node, names in nodes.items():
-        body = "".join(f"        {s};\n" for s in names)
-        out.append(f"{node} {{\n    global:\n{body}}}{' ' + prev if prev else ''};\n\n")
-        prev = node
-    if private is not None:
-        out.append(
-            f"LIBVIRT_PRIVATE_{private} {{\n    global:\n        virPrivateHelper;\n"
-            "    local:\n        *;\n};\n"
-        )
-    return "".join(out)
 
 
 class Build:
@@ -66,12 +47,8 @@ def libvirt(build_lib, tmp_path: Path):
 
     def make(nodes: Nodes, private: str | None) -> Build:
         nonlocal count
-        names = [s for syms in nodes.values() for s in syms]
-        if private is not None:
-            names.append("virPrivateHelper")
-        src = "".join(f"int {s}(void) {{ return {i}; }}\n" for i, s in enumerate(names))
         text = version_script(nodes, private)
-        lib = build_lib(src, text, soname=SONAME)
+        lib = build_lib(c_source(nodes, private), text, soname=SONAME)
         count += 1
         script = tmp_path / f"libvirt_public_{count}.syms"
         script.write_text(text)

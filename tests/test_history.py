@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
+from libvirtlike import N100, N110, N120, SONAME, Nodes, c_source, version_script
 
 from elfaudit import gate
 from elfaudit.audit import WaiverOptions
@@ -31,39 +32,7 @@ from elfaudit.model import Finding, LibraryABI, Severity, exit_code
 from elfaudit.profiles import profile_for
 from elfaudit.releases import ReleaseGraph
 
-SONAME = "libvirt.so.0"
 PROFILE = profile_for(SONAME)
-
-Nodes = dict[str, list[str]]
-
-N100: Nodes = {"LIBVIRT_1.0.0": ["virConnectOpen", "virConnectClose"]}
-N110: Nodes = {**N100, "LIBVIRT_1.1.0": ["virDomainCreate"]}
-N120: Nodes = {**N110, "LIBVIRT_1.2.0": ["virDomainDestroy"]}
-
-
-def version_script(nodes: Nodes, private: str | None) -> str:
-    """A libvirt-style script: each public node inherits the previous one; the private
-    node (``LIBVIRT_PRIVATE_<private>``) stands alone and hides everything else."""
-    out: list[str] = []
-    prev: str | None = None
-    for node, names in nodes.items():
-        body = "".join(f"        {s};\n" for s in names)
-        out.append(f"{node} {{\n    global:\n{body}}}{' ' + prev if prev else ''};\n\n")
-        prev = node
-    if private is not None:
-        out.append(
-            f"LIBVIRT_PRIVATE_{private} {{\n    global:\n        virPrivateHelper;\n"
-            "    local:\n        *;\n};\n"
-        )
-    return "".join(out)
-
-
-def c_source(nodes: Nodes, private: str | None) -> str:
-    names = [s for syms in nodes.values() for s in syms]
-    if private is not None:
-        names.append("virPrivateHelper")
-    funcs = "".join(f"int {s}(void) {{ return {i}; }}\n" for i, s in enumerate(names))
-    return funcs + "int notExported(void) { return -1; }\n"
 
 
 def build(build_lib, nodes: Nodes, private: str | None) -> Path:
