@@ -6,17 +6,21 @@ Exit status: 0 no finding; 1 could not audit (bad input); 3 usage error;
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import click
 
 from elfaudit import __version__
 from elfaudit.errors import ElfauditError
 from elfaudit.model import EXIT_ERROR, EXIT_INCOMPATIBLE, EXIT_USAGE, Report, exit_code
+
+if TYPE_CHECKING:
+    from elfaudit.audit import WaiverOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -103,18 +107,30 @@ def profile_option(f: F) -> F:
 
 
 def waiver_options(f: F) -> F:
-    f = click.option(
+    """``--waivers FILE...`` and ``--no-default-waivers``, handed to the command as one
+    ``waivers: WaiverOptions`` argument."""
+
+    @functools.wraps(f)
+    def command(
+        *args: Any, waivers: tuple[str, ...], no_default_waivers: bool, **kwargs: Any
+    ) -> Any:
+        from elfaudit.audit import WaiverOptions
+
+        return f(*args, waivers=WaiverOptions(tuple(waivers), not no_default_waivers), **kwargs)
+
+    wrapped = click.option(
         "--waivers",
         "waivers",
         multiple=True,
         type=click.Path(dir_okay=False),
         help="A waivers file (repeatable). Waived findings are still reported.",
-    )(f)
-    return click.option(
+    )(command)
+    wrapped = click.option(
         "--no-default-waivers",
         is_flag=True,
         help="Do not apply the waivers shipped with the profile.",
-    )(f)
+    )(wrapped)
+    return cast(F, wrapped)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -176,20 +192,19 @@ def check(
     scripts: tuple[str, ...],
     private_node: str | None,
     profile: str | None,
-    waivers: tuple[str, ...],
-    no_default_waivers: bool,
+    waivers: WaiverOptions,
     fmt: str,
     output: str | None,
 ) -> int:
     """Check built libraries against the version scripts they were built from."""
-    from elfaudit.audit import WaiverOptions, run_check
+    from elfaudit.audit import run_check
 
     report = run_check(
         libs,
         scripts,
         profile=profile,
         private_node=private_node,
-        waivers=WaiverOptions(waivers, not no_default_waivers),
+        waivers=waivers,
     )
     return emit(report, fmt, output)
 
@@ -207,20 +222,19 @@ def compare(
     new: str,
     show_private: bool,
     profile: str | None,
-    waivers: tuple[str, ...],
-    no_default_waivers: bool,
+    waivers: WaiverOptions,
     fmt: str,
     output: str | None,
 ) -> int:
     """Compare two releases: libraries, snapshots, packages or trees (paired by SONAME)."""
-    from elfaudit.audit import WaiverOptions, run_compare
+    from elfaudit.audit import run_compare
 
     report = run_compare(
         old,
         new,
         profile=profile,
         show_private=show_private,
-        waivers=WaiverOptions(waivers, not no_default_waivers),
+        waivers=waivers,
     )
     return emit(report, fmt, output)
 
@@ -305,13 +319,11 @@ def graph_check_cmd(
     parents: tuple[str, ...],
     graph_path: str | None,
     profile: str | None,
-    waivers: tuple[str, ...],
-    no_default_waivers: bool,
+    waivers: WaiverOptions,
     fmt: str,
     output: str | None,
 ) -> int:
     """Judge a new build against every earlier release in the graph (not only its parent)."""
-    from elfaudit.audit import WaiverOptions
     from elfaudit.gate import run_graph_check
 
     report = run_graph_check(
@@ -320,7 +332,7 @@ def graph_check_cmd(
         parents=parents,
         graph_path=graph_path,
         profile=profile,
-        waivers=WaiverOptions(waivers, not no_default_waivers),
+        waivers=waivers,
     )
     return emit(report, fmt, output)
 
@@ -431,14 +443,12 @@ def gate(
     private_node: str | None,
     record: bool,
     profile: str | None,
-    waivers: tuple[str, ...],
-    no_default_waivers: bool,
+    waivers: WaiverOptions,
     fmt: str,
     output: str | None,
 ) -> int:
     """The release manager's one command: `check` against the scripts plus `graph check`
     against the whole history, one report, one exit code."""
-    from elfaudit.audit import WaiverOptions
     from elfaudit.gate import record_release, run_gate
 
     report = run_gate(
@@ -449,7 +459,7 @@ def gate(
         graph_path=graph_path,
         profile=profile,
         private_node=private_node,
-        waivers=WaiverOptions(waivers, not no_default_waivers),
+        waivers=waivers,
     )
     rc = emit(report, fmt, output)
     if record:
@@ -480,8 +490,7 @@ def gate(
 def scan(
     paths: tuple[str, ...],
     jobs: int | None,
-    waivers: tuple[str, ...],
-    no_default_waivers: bool,
+    waivers: WaiverOptions,
     fmt: str,
     output: str | None,
 ) -> int:
@@ -490,13 +499,10 @@ def scan(
     Each library is checked on its own: no unversioned or hidden-only exports, and (libvirt)
     an unbroken node chain. An input that cannot be read is reported, not fatal.
     """
-    from elfaudit.audit import WaiverOptions
     from elfaudit.distro import run_scan
 
     bar = _progress_bar() if sys.stderr.isatty() else None
-    report = run_scan(
-        paths, jobs=jobs, progress=bar, waivers=WaiverOptions(waivers, not no_default_waivers)
-    )
+    report = run_scan(paths, jobs=jobs, progress=bar, waivers=waivers)
     if bar is not None:
         click.echo("", err=True)
     return emit(report, fmt, output)
@@ -550,8 +556,7 @@ def symbols_file(
     minver_fallback: str | None,
     graph_path: str | None,
     profile: str | None,
-    waivers: tuple[str, ...],
-    no_default_waivers: bool,
+    waivers: WaiverOptions,
     fmt: str,
     output: str | None,
 ) -> int:
@@ -560,7 +565,6 @@ def symbols_file(
     Minimal versions come from the version nodes, corrected for symbols added to a node
     after it shipped (known to the profile, or seen in the release graph).
     """
-    from elfaudit.audit import WaiverOptions
     from elfaudit.distro import run_symbols_check, run_symbols_file
 
     if check_file is not None and not check:
@@ -573,7 +577,7 @@ def symbols_file(
             check_file,
             graph_path=graph_path,
             profile=profile,
-            waivers=WaiverOptions(waivers, not no_default_waivers),
+            waivers=waivers,
         )
         return emit(report, fmt, output)
     name = package or _deb_package(libs)
@@ -654,19 +658,15 @@ def api_compare(
     old: str,
     new: str,
     libraries: tuple[str, ...],
-    waivers: tuple[str, ...],
-    no_default_waivers: bool,
+    waivers: WaiverOptions,
     fmt: str,
     output: str | None,
 ) -> int:
     """Compare libvirt's API descriptions (libvirt-api.xml files or libvirt-dev packages):
     functions, signatures, structs, enums and constants, per the support guarantees."""
-    from elfaudit.audit import WaiverOptions
     from elfaudit.distro import run_api_compare
 
-    report = run_api_compare(
-        old, new, libraries=libraries, waivers=WaiverOptions(waivers, not no_default_waivers)
-    )
+    report = run_api_compare(old, new, libraries=libraries, waivers=waivers)
     return emit(report, fmt, output)
 
 
