@@ -17,36 +17,28 @@ from elfaudit.model import (
     VersionScript,
     VersionTag,
 )
-from elfaudit.profiles import Profile
+from elfaudit.profiles import FindingSink, Profile, RuleLike
 from elfaudit.rules import Rule
 
 
-class _Collector:
-    def __init__(self, library: str, profile: Profile) -> None:
-        self.library = library
-        self.profile = profile
-        self.findings: list[Finding] = []
-
+class _Collector(FindingSink):
     def add(
         self,
-        rule: Rule,
+        rule: RuleLike,
         node: str | None,
         message: str,
-        *,
         symbol: str | None = None,
+        *,
         location: Location | None = None,
         hygiene: bool = False,
     ) -> None:
-        f = Finding(rule.id, rule.severity, self.library, symbol, node, message, location)
         if hygiene and self.profile.node_class(node) is NodeClass.PRIVATE:
             # Listing mistakes in private fragments are worth fixing but break nothing.
-            from dataclasses import replace
-
-            self.findings.append(replace(f, severity=Severity.WARNING))
+            self.findings.append(
+                Finding(rule.id, Severity.WARNING, self.library, symbol, node, message, location)
+            )
             return
-        adjusted = self.profile.adjust(f, node)
-        if adjusted is not None:
-            self.findings.append(adjusted)
+        super().add(rule, node, message, symbol, location=location)
 
 
 def check_library(abi: LibraryABI, script: VersionScript, profile: Profile) -> list[Finding]:

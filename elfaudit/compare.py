@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from elfaudit.model import DATA_TYPES, Finding, LibraryABI, PrivateSummary, Symbol
-from elfaudit.profiles import Profile
+from elfaudit.profiles import FindingSink, Profile
 from elfaudit.rules import Rule
 
 
@@ -14,19 +14,6 @@ from elfaudit.rules import Rule
 class Comparison:
     findings: tuple[Finding, ...]
     private: PrivateSummary | None
-
-
-class _Out:
-    def __init__(self, library: str, profile: Profile) -> None:
-        self.library = library
-        self.profile = profile
-        self.findings: list[Finding] = []
-
-    def add(self, rule: Rule, node: str | None, message: str, symbol: str | None = None) -> None:
-        f = Finding(rule.id, rule.severity, self.library, symbol, node, message)
-        adjusted = self.profile.adjust(f, node)
-        if adjusted is not None:
-            self.findings.append(adjusted)
 
 
 def compare_abi(
@@ -37,7 +24,7 @@ def compare_abi(
     Keeping an old version as a hidden compat symbol (``foo@V1`` beside ``foo@@V2``)
     is not a removal. Private nodes are summarised, not judged.
     """
-    out = _Out(new.name, profile)
+    out = FindingSink(new.name, profile)
     if (old.machine, old.elf_class, old.byte_order) != (new.machine, new.elf_class, new.byte_order):
         out.add(
             Rule.MACHINE_CHANGED,
@@ -53,7 +40,7 @@ def compare_abi(
     return Comparison(tuple(findings), _private_summary(old, new, profile, show_private))
 
 
-def _compare_nodes(old: LibraryABI, new: LibraryABI, out: _Out) -> None:
+def _compare_nodes(old: LibraryABI, new: LibraryABI, out: FindingSink) -> None:
     new_nodes = {v.name: v for v in new.versions if not v.base}
     old_nodes = {v.name: v for v in old.versions if not v.base}
     for name, v in old_nodes.items():
@@ -78,7 +65,7 @@ def _index(symbols: tuple[Symbol, ...]) -> dict[str, dict[str | None, Symbol]]:
     return idx
 
 
-def _compare_symbols(old: LibraryABI, new: LibraryABI, out: _Out) -> None:
+def _compare_symbols(old: LibraryABI, new: LibraryABI, out: FindingSink) -> None:
     old_idx, new_idx = _index(old.symbols), _index(new.symbols)
     old_nodes = set(old.node_names)
     # Private nodes are exempt (their churn is summarised): judging their thousands of
@@ -126,7 +113,7 @@ def _compare_symbols(old: LibraryABI, new: LibraryABI, out: _Out) -> None:
                 out.add(Rule.SYMBOL_ADDED, ver, f"{n.label} was added", name)
 
 
-def _gone(o: Symbol, new_versions: dict[str | None, Symbol], out: _Out) -> None:
+def _gone(o: Symbol, new_versions: dict[str | None, Symbol], out: FindingSink) -> None:
     moved_to = [s for s in new_versions.values() if s.default]
     if o.default and moved_to:
         dest = ", ".join(s.label for s in moved_to)
@@ -140,7 +127,7 @@ def _gone(o: Symbol, new_versions: dict[str | None, Symbol], out: _Out) -> None:
         out.add(Rule.SYMBOL_REMOVED, o.version, f"{o.label} was removed", o.name)
 
 
-def _compare_attributes(o: Symbol, n: Symbol, out: _Out) -> None:
+def _compare_attributes(o: Symbol, n: Symbol, out: FindingSink) -> None:
     if o.type != n.type:
         out.add(
             Rule.SYMBOL_TYPE_CHANGED,

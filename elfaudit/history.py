@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from elfaudit.compare import compare_abi
 from elfaudit.model import Finding, LibraryABI, NodeClass, Severity, VersionTag, release_key
-from elfaudit.profiles import Profile, profile_for
+from elfaudit.profiles import FindingSink, Profile, profile_for
 from elfaudit.releases import LibraryRecord, ReleaseGraph
 from elfaudit.rules import Rule
 
@@ -182,7 +182,7 @@ def _released_node_additions(
     graph: ReleaseGraph, abi: LibraryABI, ancestors: list[str], prof: Profile
 ) -> list[Finding]:
     """A symbol in a node that some ancestor shipped without it (even if a parent had it)."""
-    out: list[Finding] = []
+    sink = FindingSink(abi.name, prof)
     reported: set[tuple[str, str]] = set()
     for anc in ancestors:
         shipped = graph.released_nodes(abi.name, [anc])
@@ -192,25 +192,20 @@ def _released_node_additions(
             if s.name in shipped[s.version]:
                 continue
             reported.add((s.name, s.version))
-            f = Finding(
-                Rule.SYMBOL_ADDED_TO_RELEASED_NODE.id,
-                Severity.ERROR,
-                abi.name,
-                s.name,
+            sink.add(
+                Rule.SYMBOL_ADDED_TO_RELEASED_NODE,
                 s.version,
                 f"{s.label} is not in {s.version} as release {anc} shipped it: a symbol "
                 "must go into a new node",
+                s.name,
             )
-            adjusted = prof.adjust(f, s.version)
-            if adjusted is not None:
-                out.append(adjusted)
-    return out
+    return sink.findings
 
 
 def _node_names(
     graph: ReleaseGraph, abi: LibraryABI, release: str, ancestors: list[str], prof: Profile
 ) -> list[Finding]:
-    out: list[Finding | None] = []
+    sink = FindingSink(abi.name, prof)
     rel = release_numbers(release)
     shipped_nodes: set[str] = set()
     for anc in ancestors:
@@ -224,19 +219,10 @@ def _node_names(
             continue
         nums = tag.numbers[:3]
         if rel and nums > rel:
-            out.append(
-                _adjusted(
-                    prof,
-                    node,
-                    Finding(
-                        Rule.NODE_ABOVE_RELEASE.id,
-                        Severity.ERROR,
-                        abi.name,
-                        None,
-                        node,
-                        f"{node} is named for a release after {release}, the one being built",
-                    ),
-                )
+            sink.add(
+                Rule.NODE_ABOVE_RELEASE,
+                node,
+                f"{node} is named for a release after {release}, the one being built",
             )
         if node in shipped_nodes:
             continue
@@ -244,26 +230,19 @@ def _node_names(
             if graph.record(anc, abi.name) is None:
                 continue
             if nums <= release_numbers(anc):
-                out.append(
-                    _adjusted(
-                        prof,
-                        node,
-                        Finding(
-                            Rule.NODE_NAMED_FOR_SHIPPED_RELEASE.id,
-                            Severity.ERROR,
-                            abi.name,
-                            None,
-                            node,
-                            f"{node} is new, but release {anc} already shipped without it: "
-                            f"programs needing {node} would accept {anc}",
-                        ),
-                    )
+                sink.add(
+                    Rule.NODE_NAMED_FOR_SHIPPED_RELEASE,
+                    node,
+                    f"{node} is new, but release {anc} already shipped without it: "
+                    f"programs needing {node} would accept {anc}",
                 )
                 break
+    out = sink.findings
     template = prof.private_node_for(abi.soname, upstream_version(release))
     if template is not None:
         private = [n for n in abi.node_names if prof.is_private(n)]
         if private and template not in private:
+            # About a private node, so not weighed by the profile (which would drop it).
             out.append(
                 Finding(
                     Rule.PRIVATE_NODE_MISNAMED.id,
@@ -275,11 +254,7 @@ def _node_names(
                     f"{release} should name it {template}",
                 )
             )
-    return [f for f in out if f is not None]
-
-
-def _adjusted(prof: Profile, node: str, f: Finding) -> Finding | None:
-    return prof.adjust(f, node)
+    return out
 
 
 @dataclass(frozen=True, slots=True)

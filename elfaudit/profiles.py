@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from elfaudit.errors import ProfileError
-from elfaudit.model import Finding, NodeClass, Severity
+from elfaudit.model import Finding, Location, NodeClass, Severity
 
 FORMAT = "elfaudit-profile"
 BUILTIN = ("libvirt", "generic")
@@ -79,6 +79,40 @@ class Profile:
         if cls is NodeClass.WEAK and finding.severity is Severity.ERROR:
             return _replace_severity(finding, Severity.WARNING)
         return finding
+
+
+class FindingSink:
+    """Collects one library's findings, each weighed by the profile for its node: errors
+    in weaker nodes become warnings, findings in private nodes are dropped."""
+
+    def __init__(self, library: str, profile: Profile) -> None:
+        self.library = library
+        self.profile = profile
+        self.findings: list[Finding] = []
+
+    def add(
+        self,
+        rule: RuleLike,
+        node: str | None,
+        message: str,
+        symbol: str | None = None,
+        *,
+        location: Location | None = None,
+    ) -> None:
+        f = Finding(rule.id, rule.severity, self.library, symbol, node, message, location)
+        adjusted = self.profile.adjust(f, node)
+        if adjusted is not None:
+            self.findings.append(adjusted)
+
+
+class RuleLike(Protocol):
+    """What a sink needs of a rule (``elfaudit.rules.Rule`` members)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def severity(self) -> Severity: ...
 
 
 @cache

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from elfaudit.check import chain_breaks
 from elfaudit.errors import ElfauditError, NoLibrariesError
 from elfaudit.model import Finding, LibraryABI, Problem, Report
-from elfaudit.profiles import Profile, profile_for
+from elfaudit.profiles import FindingSink, Profile, profile_for
 from elfaudit.rules import Rule
 
 __all__ = [
@@ -85,14 +85,9 @@ def self_check(abi: LibraryABI, profile: Profile) -> list[Finding]:
 
     Findings go through ``profile.adjust``: private nodes are exempt, weak nodes warn.
     """
-    out: list[Finding] = []
     name = abi.name
-
-    def add(rule: Rule, node: str | None, message: str, symbol: str | None = None) -> None:
-        f = Finding(rule.id, rule.severity, name, symbol, node, message)
-        adjusted = profile.adjust(f, node)
-        if adjusted is not None:
-            out.append(adjusted)
+    sink = FindingSink(name, profile)
+    add = sink.add
 
     if abi.versioned:
         for s in abi.symbols:
@@ -117,7 +112,7 @@ def self_check(abi: LibraryABI, profile: Profile) -> list[Finding]:
             [(v.name, v.parents) for v in abi.versions if not v.base], profile
         ):
             add(Rule.SCRIPT_CHAIN_BROKEN, node, message)
-    return sorted(out, key=lambda f: (f.rule, f.version or "", f.symbol or ""))
+    return sorted(sink.findings, key=lambda f: (f.rule, f.version or "", f.symbol or ""))
 
 
 def audit_path(path: str) -> ScanItem:
