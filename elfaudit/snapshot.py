@@ -7,7 +7,7 @@ A snapshot can stand in for the ELF file everywhere a library is accepted
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -80,14 +80,22 @@ def _req(d: dict[str, Any], key: str, typ: type | tuple[type, ...], where: str) 
     return val
 
 
+def _objects(items: Any, where: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(where[i], item)`` for each item of a JSON list, which must hold objects."""
+    if not isinstance(items, list):
+        raise ValueError(f"{where}: not a list")
+    for i, item in enumerate(items):
+        w = f"{where}[{i}]"
+        if not isinstance(item, dict):
+            raise ValueError(f"{w}: not an object")
+        yield w, item
+
+
 def library_from_dict(d: Any, where: str = "library") -> LibraryABI:
     if not isinstance(d, dict):
         raise ValueError(f"{where}: not an object")
     versions = []
-    for i, v in enumerate(_req(d, "versions", list, where)):
-        w = f"{where}.versions[{i}]"
-        if not isinstance(v, dict):
-            raise ValueError(f"{w}: not an object")
+    for w, v in _objects(_req(d, "versions", list, where), f"{where}.versions"):
         parents = _req(v, "parents", list, w)
         if not all(isinstance(p, str) for p in parents):
             raise ValueError(f"{w}: 'parents' must be strings")
@@ -101,10 +109,7 @@ def library_from_dict(d: Any, where: str = "library") -> LibraryABI:
             )
         )
     symbols = []
-    for i, s in enumerate(_req(d, "symbols", list, where)):
-        w = f"{where}.symbols[{i}]"
-        if not isinstance(s, dict):
-            raise ValueError(f"{w}: not an object")
+    for w, s in _objects(_req(d, "symbols", list, where), f"{where}.symbols"):
         symbols.append(
             Symbol(
                 name=_req(s, "name", str, w),
@@ -117,10 +122,7 @@ def library_from_dict(d: Any, where: str = "library") -> LibraryABI:
             )
         )
     needs = []
-    for i, n in enumerate(d.get("version_needs", [])):
-        w = f"{where}.version_needs[{i}]"
-        if not isinstance(n, dict):
-            raise ValueError(f"{w}: not an object")
+    for w, n in _objects(d.get("version_needs", []), f"{where}.version_needs"):
         needs.append(
             VersionNeed(
                 file=_req(n, "file", str, w),
@@ -130,10 +132,7 @@ def library_from_dict(d: Any, where: str = "library") -> LibraryABI:
             )
         )
     imports = []
-    for i, m in enumerate(d.get("imports", [])):
-        w = f"{where}.imports[{i}]"
-        if not isinstance(m, dict):
-            raise ValueError(f"{w}: not an object")
+    for w, m in _objects(d.get("imports", []), f"{where}.imports"):
         imports.append(
             ImportedSymbol(
                 name=_req(m, "name", str, w),
