@@ -3,13 +3,21 @@
 Every JSON document elfaudit writes (dumps, reports, the release graph) goes through
 :func:`dump_json`: sorted keys, two-space indent, and short records (scalars, lists of
 scalars, flat objects) on one line each, so that a diff shows one changed symbol as one
-changed line. Records are encoded by the C encoder, which keeps a 7,000-symbol dump fast.
+changed line.
+
+Speed matters here (a libvirt dump is 7,000 symbol records): a list whose items are all
+flat records with the same keys is encoded column by column, each column by one C-level
+``map`` (``encode_basestring`` for strings, ``int.__repr__`` for integers), and the lines
+are filled into one ``%`` template. The output is byte-identical to encoding each record
+with the json module's C encoder (``sort_keys``, ``", "``/``": "`` separators), which is
+what any other record goes through.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import Any
 
 _SCALARS = (str, int, float, bool, type(None))
@@ -21,6 +29,10 @@ def _scalar_list(x: object) -> bool:
 
 
 _SCALAR_TYPES = frozenset(_SCALARS)
+_ESCAPE: Callable[[str], str] = json.encoder.encode_basestring
+_LITERALS: dict[Any, str] = {None: "null", True: "true", False: "false"}
+_LITERAL_TYPES = frozenset({bool, type(None)})
+_OPTIONAL_STR = frozenset({str, type(None)})
 
 
 def _flat(record: dict[Any, Any]) -> bool:
@@ -57,6 +69,61 @@ class _Writer:
         self.record = _record_encoder(default)
         self.out: list[str] = []
 
+    def records(self, items: Sequence[Any]) -> list[str | None] | None:
+        """Each item of a list of flat records with the same string keys, encoded on one
+        line (``None`` for a record longer than ``width``); ``None`` if the list is not
+        of that shape. Column by column: see the module docstring."""
+        first = items[0]
+        if type(first) is not dict or not first or set(map(type, items)) != {dict}:
+            return None
+        keys = first.keys()
+        if not all(map(keys.__eq__, map(dict.keys, items))):
+            return None
+        names = sorted(keys) if all(type(k) is str for k in keys) else None
+        if names is None:
+            return None
+        columns: list[list[str]] = []
+        for name in names:
+            column = self.column(list(map(itemgetter(name), items)))
+            if column is None:
+                return None
+            columns.append(column)
+        fields = ", ".join(_ESCAPE(k).replace("%", "%%") + ": %s" for k in names)
+        template = "{" + fields + "}"
+        lines: list[str | None] = list(map(template.__mod__, zip(*columns, strict=True)))
+        if self.width is not None:
+            width = self.width
+            lines = [line if line is not None and len(line) <= width else None for line in lines]
+        return lines
+
+    def column(self, values: list[Any]) -> list[str] | None:
+        """One key's values across the records, each encoded; ``None`` if one is not a
+        scalar or a list of scalars (the record is not flat)."""
+        kinds = set(map(type, values))
+        if kinds == {str}:
+            return list(map(_ESCAPE, values))
+        if kinds == {int}:
+            return list(map(int.__repr__, values))
+        if kinds <= _LITERAL_TYPES:
+            return list(map(_LITERALS.__getitem__, values))
+        if kinds == _OPTIONAL_STR:
+            return ["null" if v is None else _ESCAPE(v) for v in values]
+        out: list[str] = []
+        add = out.append
+        for v in values:
+            kind = type(v)
+            if kind is str:
+                add(_ESCAPE(v))
+            elif v is None or kind is bool:
+                add(_LITERALS[v])
+            elif kind is int:
+                add(int.__repr__(v))
+            elif isinstance(v, _SCALARS) or _scalar_list(v):
+                add(self.plain(v))  # floats, str/int subclasses (enums), lists of scalars
+            else:
+                return None
+        return out
+
     def inline(self, x: object) -> str | None:
         if isinstance(x, _SCALARS) or _scalar_list(x):
             return self.plain(x)
@@ -83,9 +150,18 @@ class _Writer:
                 out.append("[]")
                 return
             out.append("[\n")
+            lines = self.records(x)
+            if lines is not None and None not in lines:
+                out.append(pad + (",\n" + pad).join(lines) + "\n")  # type: ignore[arg-type]
+                out.append("  " * depth + "]")
+                return
             for i, item in enumerate(x):
                 out.append(pad)
-                self.emit(item, depth + 1)
+                line = None if lines is None else lines[i]
+                if line is None:
+                    self.emit(item, depth + 1)
+                else:
+                    out.append(line)
                 out.append(",\n" if i < len(x) - 1 else "\n")
             out.append("  " * depth + "]")
             return
