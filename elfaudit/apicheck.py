@@ -68,7 +68,9 @@ from elfaudit.apixml import (
     normalize_type,
 )
 from elfaudit.errors import InputError
-from elfaudit.model import Finding, LibraryABI, Location, Severity
+from elfaudit.model.abi import LibraryABI
+from elfaudit.model.report import Finding, Severity
+from elfaudit.model.script import Location
 from elfaudit.rules import Rule
 
 __all__ = [

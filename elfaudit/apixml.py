@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from xml.parsers import expat
 
 from elfaudit.errors import InputError
-from elfaudit.model import Location
+from elfaudit.model.script import Location
 
 __all__ = [
     "LIBRARY_OF_API",

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from elfaudit.inputs import kind_of, load_all, load_libraries
-from elfaudit.model import Finding, LibraryABI, PrivateSummary, Problem, Report, Severity
+from elfaudit.model.abi import LibraryABI
+from elfaudit.model.report import Finding, PrivateSummary, Problem, Report, Severity
 from elfaudit.profiles import Profile, profile_for, waivers_path
 from elfaudit.rules import Rule
 

@@ -6,17 +6,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from elfaudit import symfile
-from elfaudit.model import (
-    Finding,
-    LibraryABI,
-    Location,
-    NodeClass,
-    ScriptNode,
-    Severity,
-    Symbol,
-    VersionScript,
-    VersionTag,
-)
+from elfaudit.model.abi import LibraryABI, Symbol
+from elfaudit.model.report import Finding, NodeClass, Severity
+from elfaudit.model.script import Location, ScriptNode, VersionScript
+from elfaudit.model.tags import VersionTag
 from elfaudit.profiles import FindingSink, Profile, RuleLike
 from elfaudit.rules import Rule
 

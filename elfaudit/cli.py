@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
@@ -17,10 +16,11 @@ import click
 
 from elfaudit import __version__
 from elfaudit.errors import ElfauditError
-from elfaudit.model import EXIT_ERROR, EXIT_INCOMPATIBLE, EXIT_USAGE, Report, exit_code
+from elfaudit.model.exitcodes import EXIT_ERROR, EXIT_INCOMPATIBLE, EXIT_USAGE
 
 if TYPE_CHECKING:
     from elfaudit.audit import WaiverOptions
+    from elfaudit.model.report import Report
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,6 +37,8 @@ def write_output(text: str, output: str | None) -> None:
     if output is None or output == "-":
         click.echo(text, nl=not text.endswith("\n"))
         return
+    import tempfile
+
     directory = os.path.dirname(os.path.abspath(output))
     try:
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".elfaudit-", suffix=".tmp")
@@ -52,6 +54,7 @@ def write_output(text: str, output: str | None) -> None:
 
 
 def emit(report: Report, fmt: str, output: str | None) -> int:
+    from elfaudit.model.report import exit_code
     from elfaudit.render import render_report
 
     verbose = bool(click.get_current_context().meta.get("elfaudit.verbose"))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from elfaudit.model import DATA_TYPES, Finding, LibraryABI, PrivateSummary, Symbol
+from elfaudit.model.abi import DATA_TYPES, LibraryABI, Symbol
+from elfaudit.model.report import Finding, PrivateSummary
 from elfaudit.profiles import FindingSink, Profile
 from elfaudit.rules import Rule
 

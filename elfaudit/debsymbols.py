@@ -39,7 +39,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from elfaudit.errors import InputError
-from elfaudit.model import Finding, LibraryABI, Location, Symbol
+from elfaudit.model.abi import LibraryABI, Symbol
+from elfaudit.model.report import Finding
+from elfaudit.model.script import Location
 from elfaudit.profiles import Profile
 from elfaudit.rules import Rule
 

@@ -10,7 +10,8 @@ from elfaudit.audit import WaiverOptions, apply_waivers, run_dump
 from elfaudit.errors import InputError
 from elfaudit.gate import infer_release, late_additions, load_default_graph
 from elfaudit.inputs import load_libraries
-from elfaudit.model import Finding, LibraryABI, Report, Severity
+from elfaudit.model.abi import LibraryABI
+from elfaudit.model.report import Finding, Report, Severity
 from elfaudit.profiles import profile_for
 from elfaudit.rules import Rule
 
@@ -111,7 +112,7 @@ def run_needs(
     """Which release a program needs at least, and whether a library or release has it."""
     from elfaudit import needs
     from elfaudit.history import upstream_version
-    from elfaudit.model import VersionTag, release_key
+    from elfaudit.model.tags import VersionTag, release_key
     from elfaudit.render import render_table
 
     graph = load_default_graph(graph_path) if (release or graph_path) else None
@@ -174,7 +175,7 @@ def run_scan(
     progress: Callable[[int, int, str], None] | None = None,
     waivers: WaiverOptions = WaiverOptions(),
 ) -> Report:
-    from elfaudit.model import Problem
+    from elfaudit.model.report import Problem
     from elfaudit.scan import expand_inputs, scan
 
     # A folder holding nothing to audit is a problem, not a clean scan (a wrong path in CI

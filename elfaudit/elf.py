@@ -43,7 +43,7 @@ from typing import Any, NoReturn
 from elftools.elf.structs import ELFStructs  # noqa: TID251 - this is pyelftools' home module
 
 from elfaudit.errors import ElfReadError
-from elfaudit.model import ImportedSymbol, LibraryABI, Symbol, VersionDef, VersionNeed
+from elfaudit.model.abi import ImportedSymbol, LibraryABI, Symbol, VersionDef, VersionNeed
 
 __all__ = ["is_elf", "read_library", "read_library_bytes"]
 

@@ -10,9 +10,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from elfaudit.audit import WaiverOptions, apply_waivers, run_check, run_dump
+from elfaudit.datafiles import data_path
 from elfaudit.errors import InputError
 from elfaudit.inputs import load_libraries
-from elfaudit.model import Finding, LibraryABI, Report, Severity
+from elfaudit.model.abi import LibraryABI
+from elfaudit.model.report import Finding, Report, Severity
 from elfaudit.profiles import Profile, profile_for
 from elfaudit.rules import Rule
 
@@ -25,9 +27,7 @@ LOCAL_GRAPH = "elfaudit-graph.json"
 
 def shipped_graph_path() -> str:
     """The graph of real libvirt releases shipped inside the package."""
-    from importlib import resources
-
-    return str(resources.files("elfaudit") / "data" / "graphs" / "libvirt-debian.json")
+    return data_path("graphs", "libvirt-debian.json")
 
 
 def resolve_graph(option: str | None, *, for_write: bool = False) -> str:
@@ -387,7 +387,7 @@ def late_additions(graph: ReleaseGraph | None, profile: Profile) -> dict[tuple[s
     out = profile.late_additions_map()
     if graph is not None:
         from elfaudit.history import upstream_version
-        from elfaudit.model import release_key
+        from elfaudit.model.tags import release_key
 
         for (soname, symbol), rel in graph_late_additions(graph).items():
             mine = out.get((soname, symbol))

@@ -7,7 +7,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from elfaudit.compare import compare_abi
-from elfaudit.model import Finding, LibraryABI, NodeClass, Severity, VersionTag, release_key
+from elfaudit.model.abi import LibraryABI
+from elfaudit.model.report import Finding, NodeClass, Severity
+from elfaudit.model.tags import VersionTag, release_key
 from elfaudit.profiles import FindingSink, Profile, profile_for
 from elfaudit.releases import LibraryRecord, ReleaseGraph
 from elfaudit.rules import Rule

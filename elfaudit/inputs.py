@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 
 from elfaudit.errors import InputError, NoLibrariesError
-from elfaudit.model import LibraryABI
+from elfaudit.model.abi import LibraryABI
 
 _PACKAGE_SUFFIXES = (".deb", ".udeb", ".ddeb", ".rpm")
 

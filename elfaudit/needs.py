@@ -14,7 +14,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from elfaudit.model import LibraryABI, VersionTag, release_key
+from elfaudit.model.abi import LibraryABI
+from elfaudit.model.tags import VersionTag, release_key
 
 __all__ = [
     "LibraryNeeds",
@@ -34,7 +35,7 @@ def _node_key(node: str) -> tuple[VersionTag, str]:
 def required_nodes(program: LibraryABI, soname: str | None = None) -> dict[str, list[str]]:
     """``{library: [node, ...]}`` from ``.gnu.version_r`` and the versioned imports.
 
-    Nodes are sorted by :class:`~elfaudit.model.VersionTag`; libraries by name. With
+    Nodes are sorted by :class:`~elfaudit.model.tags.VersionTag`; libraries by name. With
     ``soname``, only that library (an empty dict when the program needs nothing of it).
     """
     found: dict[str, set[str]] = defaultdict(set)
@@ -80,7 +81,7 @@ def minimum_release(
 
     ``node_to_release(soname, node)`` maps a node to a release (None when unknown). The
     newest node is the one mapping to the latest release (by
-    :func:`~elfaudit.model.release_key`); when no node maps to a release it is the node with
+    :func:`~elfaudit.model.tags.release_key`); when no node maps to a release it is the node with
     the highest version numbers.
     """
     weak = {(vn.file, vn.name) for vn in program.version_needs if vn.weak}

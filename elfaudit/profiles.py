@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
-from pathlib import Path
 from typing import Any, Protocol
 
+from elfaudit.datafiles import data_path, read_data
 from elfaudit.errors import ProfileError
-from elfaudit.model import Finding, Location, NodeClass, Severity
+from elfaudit.model.report import Finding, NodeClass, Severity
+from elfaudit.model.script import Location
 
 FORMAT = "elfaudit-profile"
 BUILTIN = ("libvirt", "generic")
@@ -203,7 +204,8 @@ def parse_profile(doc: Any, source: str) -> Profile:
 
 def _load_file(path: str) -> Profile:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
     except OSError as exc:
         raise ProfileError(path, exc.strerror or str(exc)) from exc
     except UnicodeDecodeError as exc:
@@ -217,8 +219,7 @@ def _load_file(path: str) -> Profile:
 
 @cache
 def builtin(name: str) -> Profile:
-    ref = resources.files("elfaudit") / "data" / "profiles" / f"{name}.json"
-    return parse_profile(json.loads(ref.read_text(encoding="utf-8")), f"<builtin:{name}>")
+    return parse_profile(json.loads(read_data("profiles", f"{name}.json")), f"<builtin:{name}>")
 
 
 def load_profile(name_or_path: str) -> Profile:
@@ -248,5 +249,5 @@ def waivers_path(profile: Profile) -> str | None:
     if profile.waivers is None:
         return None
     if profile.source.startswith("<builtin:"):
-        return str(resources.files("elfaudit") / "data" / "waivers" / profile.waivers)
-    return str(Path(profile.source).parent / profile.waivers)
+        return data_path("waivers", profile.waivers)
+    return os.path.join(os.path.dirname(profile.source), profile.waivers)

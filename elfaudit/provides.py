@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from elfaudit.model import Finding, LibraryABI
+from elfaudit.model.abi import LibraryABI
+from elfaudit.model.report import Finding
 from elfaudit.profiles import Profile, profile_for
 from elfaudit.rules import Rule
 

@@ -77,15 +77,9 @@ import networkx as nx  # noqa: TID251 - networkx lives here only
 
 from elfaudit.errors import GraphError
 from elfaudit.jsonio import dump_json, json_kind
-from elfaudit.model import (
-    DATA_TYPES,
-    LibraryABI,
-    Symbol,
-    VersionDef,
-    VersionScript,
-    VersionTag,
-    release_key,
-)
+from elfaudit.model.abi import DATA_TYPES, LibraryABI, Symbol, VersionDef
+from elfaudit.model.script import VersionScript
+from elfaudit.model.tags import VersionTag, release_key
 
 FORMAT = "elfaudit-release-graph"
 FORMAT_VERSION = 1

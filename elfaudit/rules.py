@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from elfaudit.model import Severity
+from elfaudit.model.report import Severity
 
 
 @dataclass(frozen=True, slots=True)

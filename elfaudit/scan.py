@@ -3,7 +3,8 @@
 Each input (an ELF file, a snapshot, a .deb/.rpm, or a directory expanded into those) is audited
 on its own by ``audit_one(path) -> ScanItem``, in a pool of worker processes (all cores by
 default). Results come back in input order whatever the order the workers finish in, so two
-runs give the same report. An input that cannot be read becomes a :class:`~elfaudit.model.Problem`
+runs give the same report. An input that cannot be read becomes a
+:class:`~elfaudit.model.report.Problem`
 of its item, never a crash of the scan; a worker that dies takes only its own inputs down.
 
 The default per-input audit, :func:`audit_path`, reads the input's libraries and runs
@@ -20,7 +21,8 @@ from dataclasses import dataclass, replace
 
 from elfaudit.check import chain_breaks
 from elfaudit.errors import ElfauditError, NoLibrariesError
-from elfaudit.model import Finding, LibraryABI, Problem, Report
+from elfaudit.model.abi import LibraryABI
+from elfaudit.model.report import Finding, Problem, Report
 from elfaudit.profiles import FindingSink, Profile, profile_for
 from elfaudit.rules import Rule
 

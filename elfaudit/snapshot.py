@@ -7,12 +7,12 @@ A snapshot can stand in for the ELF file everywhere a library is accepted
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 from elfaudit.errors import SnapshotError
-from elfaudit.model import ImportedSymbol, LibraryABI, Symbol, VersionDef, VersionNeed
+from elfaudit.model.abi import ImportedSymbol, LibraryABI, Symbol, VersionDef, VersionNeed
 
 SCHEMA_VERSION = 1
 KIND = "elfaudit-dump"
@@ -174,11 +174,12 @@ def looks_like_snapshot(head: bytes) -> bool:
     return head.lstrip()[:1] == b"{"
 
 
-def read_snapshot(path: str | Path) -> list[LibraryABI]:
+def read_snapshot(path: str | os.PathLike[str]) -> list[LibraryABI]:
     """Read a ``dump --format json`` document (one or several libraries)."""
-    p = str(path)
+    p = os.fspath(path)
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        with open(p, encoding="utf-8") as fh:
+            doc = json.loads(fh.read())
     except OSError as exc:
         raise SnapshotError(p, exc.strerror or str(exc)) from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -40,7 +40,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from elfaudit.errors import InputError, ScriptSyntaxError
-from elfaudit.model import Location, ScriptEntry, ScriptNode, VersionScript
+from elfaudit.model.script import Location, ScriptEntry, ScriptNode, VersionScript
 
 __all__ = [
     "ScriptMatcher",

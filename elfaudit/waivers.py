@@ -36,7 +36,7 @@ from typing import Any
 
 from elfaudit.errors import ProfileError
 from elfaudit.jsonio import json_kind
-from elfaudit.model import Finding
+from elfaudit.model.report import Finding
 
 FORMAT = "elfaudit-waivers"
 FORMAT_VERSION = 1

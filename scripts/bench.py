@@ -827,7 +827,7 @@ def group_graph(ctx: Context) -> list[Row]:
 
 def group_synthetic(ctx: Context) -> list[Row]:
     from elfaudit.history import graph_check
-    from elfaudit.model import release_key
+    from elfaudit.model.tags import release_key
     from elfaudit.releases import ReleaseGraph, synthetic_graph
     from elfaudit.snapshot import dump_document
 

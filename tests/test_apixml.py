@@ -30,7 +30,8 @@ from elfaudit import apixml
 from elfaudit.apicheck import VERSION_MACROS, WEAK_APIS, check_api_against_library, compare_api
 from elfaudit.apixml import ApiDescription, load_api, normalize_type, parse_api
 from elfaudit.errors import InputError
-from elfaudit.model import Finding, LibraryABI, Severity, Symbol, VersionDef
+from elfaudit.model.abi import LibraryABI, Symbol, VersionDef
+from elfaudit.model.report import Finding, Severity
 
 # --------------------------------------------------------------------------- handcrafted data
 

@@ -29,7 +29,7 @@ import realdebs
 from test_real import SONAMES, assert_matches_binutils, differences, libvirt_profile, run
 
 from elfaudit.elf import read_library
-from elfaudit.model import DATA_TYPES, LibraryABI
+from elfaudit.model.abi import DATA_TYPES, LibraryABI
 
 SUITE = "trixie"
 ARCHES: tuple[str, ...] = tuple(realdebs.releases()["supported_architectures"])

@@ -152,7 +152,7 @@ def test_wildcard_leak_is_not_listed_under_libvirt_profile(build_lib: BuildLib) 
 def test_scripts_are_given_to_the_library_they_describe(build_lib: BuildLib, tmp_path) -> None:
     """A package's libraries each get their own scripts; a script for none is a problem."""
     from elfaudit.audit import run_check
-    from elfaudit.model import exit_code
+    from elfaudit.model.report import exit_code
 
     tree = tmp_path / "usr" / "lib"
     tree.mkdir(parents=True)

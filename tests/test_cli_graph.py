@@ -21,7 +21,7 @@ from libvirtlike import N100, N110, N120, SONAME, Nodes, c_source, version_scrip
 
 from elfaudit import gate as gate_api
 from elfaudit.cli import main
-from elfaudit.model import release_key
+from elfaudit.model.tags import release_key
 from elfaudit.releases import ReleaseGraph
 
 ROOT = Path(__file__).resolve().parent.parent

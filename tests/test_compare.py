@@ -7,7 +7,7 @@ from conftest import BuildLib
 
 from elfaudit.compare import compare_abi
 from elfaudit.elf import read_library
-from elfaudit.model import Severity
+from elfaudit.model.report import Severity
 from elfaudit.profiles import builtin
 
 OLD_C = """

@@ -12,7 +12,7 @@ import pytest
 from elfaudit import debsymbols as ds
 from elfaudit.elf import read_library
 from elfaudit.errors import InputError
-from elfaudit.model import LibraryABI, Symbol, VersionDef
+from elfaudit.model.abi import LibraryABI, Symbol, VersionDef
 from elfaudit.profiles import builtin
 
 # --------------------------------------------------------------------------- versions

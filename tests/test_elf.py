@@ -23,7 +23,7 @@ import pytest
 
 from elfaudit.elf import is_elf, read_library, read_library_bytes
 from elfaudit.errors import ElfReadError
-from elfaudit.model import LibraryABI, VersionDef
+from elfaudit.model.abi import LibraryABI, VersionDef
 
 BuildLib = Callable[..., Path]
 

@@ -28,7 +28,8 @@ from elfaudit.history import (
     upstream_version,
 )
 from elfaudit.inputs import load_libraries
-from elfaudit.model import Finding, LibraryABI, Severity, exit_code
+from elfaudit.model.abi import LibraryABI
+from elfaudit.model.report import Finding, Severity, exit_code
 from elfaudit.profiles import profile_for
 from elfaudit.releases import ReleaseGraph
 

@@ -16,7 +16,8 @@ from elfaudit.audit import WaiverOptions, apply_waivers
 from elfaudit.check import check_library
 from elfaudit.compare import compare_abi
 from elfaudit.elf import read_library
-from elfaudit.model import LibraryABI, Severity
+from elfaudit.model.abi import LibraryABI
+from elfaudit.model.report import Severity
 from elfaudit.profiles import builtin
 from elfaudit.symfile import parse_script
 

@@ -12,7 +12,7 @@ import pytest
 from elfaudit import needs
 from elfaudit.debsymbols import minver_from_node
 from elfaudit.elf import read_library
-from elfaudit.model import ImportedSymbol, LibraryABI, VersionDef, VersionNeed
+from elfaudit.model.abi import ImportedSymbol, LibraryABI, VersionDef, VersionNeed
 
 LIB_C = """
 int foo(void) { return 1; }

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from elfaudit.elf import read_library
-from elfaudit.model import LibraryABI, Severity, VersionDef, VersionNeed
+from elfaudit.model.abi import LibraryABI, VersionDef, VersionNeed
+from elfaudit.model.report import Severity
 from elfaudit.profiles import builtin
 from elfaudit.provides import compare_provides, marker, provides, requires
 

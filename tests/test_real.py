@@ -38,7 +38,9 @@ import realdebs
 from elfaudit import audit, gate
 from elfaudit.compare import compare_abi
 from elfaudit.elf import read_library
-from elfaudit.model import LibraryABI, Severity, Symbol, VersionTag
+from elfaudit.model.abi import LibraryABI, Symbol
+from elfaudit.model.report import Severity
+from elfaudit.model.tags import VersionTag
 from elfaudit.profiles import Profile, load_profile
 from elfaudit.render import load_schema
 from elfaudit.snapshot import read_snapshot

@@ -17,15 +17,8 @@ import pytest
 
 from elfaudit import releases as rel
 from elfaudit.errors import GraphError
-from elfaudit.model import (
-    LibraryABI,
-    Location,
-    ScriptEntry,
-    ScriptNode,
-    Symbol,
-    VersionDef,
-    VersionScript,
-)
+from elfaudit.model.abi import LibraryABI, Symbol, VersionDef
+from elfaudit.model.script import Location, ScriptEntry, ScriptNode, VersionScript
 from elfaudit.releases import ReleaseGraph
 
 T0 = datetime(2025, 1, 31, 12, 0, 0, tzinfo=timezone.utc)

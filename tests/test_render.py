@@ -19,28 +19,17 @@ from typing import Any
 import jsonschema
 import pytest
 
-from elfaudit.model import (
-    Finding,
-    ImportedSymbol,
-    LibraryABI,
-    Location,
-    PrivateSummary,
-    Problem,
-    Report,
-    Severity,
-    Symbol,
-    VersionDef,
-    VersionNeed,
-    exit_code,
-)
+from elfaudit.model.abi import ImportedSymbol, LibraryABI, Symbol, VersionDef, VersionNeed
+from elfaudit.model.report import Finding, PrivateSummary, Problem, Report, Severity, exit_code
+from elfaudit.model.script import Location
 from elfaudit.render import (
     DUMP_FORMATS,
     REPORT_FORMATS,
     load_schema,
     render_dump,
     render_report,
-    verdict,
 )
+from elfaudit.render.common import verdict
 from elfaudit.rules import BY_ID
 from elfaudit.snapshot import read_snapshot
 

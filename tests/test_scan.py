@@ -12,7 +12,8 @@ import pytest
 from elfaudit import scan as sc
 from elfaudit.check import chain_breaks
 from elfaudit.elf import read_library
-from elfaudit.model import LibraryABI, Severity, VersionDef
+from elfaudit.model.abi import LibraryABI, VersionDef
+from elfaudit.model.report import Severity
 from elfaudit.profiles import builtin, profile_for
 
 CLEAN_C = "int foo(void) { return 1; }\nint bar(void) { return 2; }\n"

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from elfaudit.errors import InputError, ScriptSyntaxError
-from elfaudit.model import VersionScript
+from elfaudit.model.script import VersionScript
 from elfaudit.symfile import (
     ScriptMatcher,
     find_entry,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from elfaudit.errors import ProfileError
-from elfaudit.model import Finding, Severity
+from elfaudit.model.report import Finding, Severity
 from elfaudit.waivers import Waiver, apply_waivers, describe, load_waivers, parse_waivers
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,18 +1,20 @@
-"""JSON documents: the report (``elfaudit-report``) and the dump (``elfaudit-dump``).
+"""The JSON report (``elfaudit-report``).
 
-Both are serialised with sorted keys, two-space indent and a trailing newline; their
-JSON Schemas ship as ``elfaudit/data/report-schema.json`` and ``dump-schema.json``.
+Serialised like every JSON output (:func:`elfaudit.render.dumps_json`: sorted keys,
+two-space indent, trailing newline); its JSON Schema ships as
+``elfaudit/data/report-schema.json``. The dump document (``elfaudit-dump``,
+``dump-schema.json``) is :func:`elfaudit.snapshot.dump_document`, written by
+:func:`elfaudit.render.render_dump`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from elfaudit import __version__
-from elfaudit.model import Finding, LibraryABI, Report, exit_code
-from elfaudit.render import dumps_json, sorted_findings
-from elfaudit.snapshot import dump_document
+from elfaudit.model.report import Finding, Report, exit_code
+from elfaudit.render import dumps_json
+from elfaudit.render.common import sorted_findings
 
 SCHEMA_VERSION = 1
 KIND = "elfaudit-report"
@@ -72,7 +74,3 @@ def report_document(report: Report) -> dict[str, Any]:
 class JsonRenderer:
     def render(self, report: Report) -> str:
         return dumps_json(report_document(report))
-
-
-def render_dump_json(abis: Sequence[LibraryABI], *, imports: bool = False) -> str:
-    return dumps_json(dump_document(abis, imports=imports))

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from elfaudit.model import Finding, Report, Severity
-from elfaudit.render import finding_line, junit_families, library_order, rule_family
-from elfaudit.render import sorted_findings as _sorted
+from elfaudit.model.report import Finding, Report, Severity
+from elfaudit.render.common import finding_line, junit_families, library_order, rule_family
+from elfaudit.render.common import sorted_findings as _sorted
 
 # Characters XML 1.0 cannot carry at all (C0 controls but tab/LF/CR, surrogates, U+FFFE/F).
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from elfaudit.model import Finding, Report, Severity
-from elfaudit.render import library_order, sorted_findings, verdict
+from elfaudit.model.report import Finding, Report, Severity
+from elfaudit.render.common import library_order, sorted_findings, verdict
 
 MAX_LISTED = 20
 

@@ -10,7 +10,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from elfaudit.errors import GraphError
-from elfaudit.model import release_key
+from elfaudit.model.tags import release_key
 
 if TYPE_CHECKING:
     from elfaudit.releases import ReleaseGraph

@@ -14,8 +14,9 @@ from typing import Any
 from urllib.parse import quote
 
 from elfaudit import __version__
-from elfaudit.model import Finding, Report, Severity
-from elfaudit.render import dumps_json, rule_family, rule_spec, sorted_findings
+from elfaudit.model.report import Finding, Report, Severity
+from elfaudit.render import dumps_json
+from elfaudit.render.common import rule_family, rule_spec, sorted_findings
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"

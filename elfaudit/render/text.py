@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from elfaudit.model import Finding, LibraryABI, Report, Severity
-from elfaudit.render import library_order, sorted_findings, verdict_line
+from elfaudit.model.abi import LibraryABI
+from elfaudit.model.report import Finding, Report, Severity
+from elfaudit.render.common import library_order, sorted_findings, verdict_line
 
 TABULATE_MAX_ROWS = 200
 _MIN_PADDING = 2  # tabulate's: a header is at least this narrower than its column
