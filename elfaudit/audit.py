@@ -214,15 +214,36 @@ def compare_sets(
 
 def load_pair(old_path: str, new_path: str) -> tuple[list[LibraryABI], list[LibraryABI]]:
     """Both sides at once: unpacking a package is mostly xz/zstd/zlib work, which runs
-    without the GIL, so two threads use both cores."""
+    without the GIL, so OLD on a worker thread and NEW on this one use both cores.
+
+    An error on either side is raised here; when both fail, OLD's (the first argument).
+    """
     if "package" not in (kind_of(old_path), kind_of(new_path)):
         return load_libraries(old_path), load_libraries(new_path)
-    from concurrent.futures import ThreadPoolExecutor
+    import threading  # not concurrent.futures: its import (with logging) costs 10 ms
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        old = pool.submit(load_libraries, old_path)
-        new = pool.submit(load_libraries, new_path)
-        return old.result(), new.result()
+    result: list[LibraryABI] = []
+    failure: list[BaseException] = []
+
+    def load_old() -> None:
+        try:
+            result.extend(load_libraries(old_path))
+        except BaseException as exc:  # re-raised in the caller's thread below
+            failure.append(exc)
+
+    worker = threading.Thread(target=load_old, name="elfaudit-load-old", daemon=True)
+    worker.start()
+    try:
+        new = load_libraries(new_path)
+    except BaseException:
+        worker.join()
+        if failure:
+            raise failure[0] from None
+        raise
+    worker.join()
+    if failure:
+        raise failure[0]
+    return result, new
 
 
 def run_compare(

@@ -52,13 +52,16 @@ def load_libraries(path: str | os.PathLike[str]) -> list[LibraryABI]:
         from elfaudit.elf import read_library
 
         return [read_library(p)]
-    from elfaudit.elf import read_library_bytes
     from elfaudit.packages import find_libraries
 
     found = find_libraries(p)
     if not found:
         what = "directory" if kind == "dir" else "package"
         raise NoLibrariesError(p, f"no shared libraries found in this {what}")
+    # Imported only now: when two packages load on two threads, one thread imports the
+    # ELF reader (pyelftools) while the other is still decompressing without the GIL.
+    from elfaudit.elf import read_library_bytes
+
     libs = [read_library_bytes(item.data, item.origin) for item in found]
     return sorted(libs, key=lambda a: a.name)
 

@@ -34,10 +34,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum
-from pathlib import Path
 from typing import IO, Any, NoReturn, Protocol
-
-import zstandard
 
 from elfaudit.errors import PackageError
 
@@ -127,11 +124,18 @@ _CORRUPT: tuple[type[BaseException], ...] = (
     OSError,
     lzma.LZMAError,
     zlib.error,
-    zstandard.ZstdError,
     struct.error,
     ValueError,
 )
 _CAUGHT: tuple[type[BaseException], ...] = (_Refused, *_CORRUPT)
+
+
+def _norm(path: str | os.PathLike[str]) -> str:
+    """A path spelled as pathlib spells it (repeated slashes, ``.`` parts and a trailing
+    slash dropped, ``..`` kept), without importing pathlib."""
+    s = os.fspath(path)
+    parts = [x for x in s.split("/") if x not in ("", ".")]
+    return ("/" if s.startswith("/") else "") + "/".join(parts) or "."
 
 
 def _one_line(text: str) -> str:
@@ -148,8 +152,8 @@ def _describe(exc: BaseException) -> str:
 
 def _raise_package_error(path: str | os.PathLike[str], exc: BaseException) -> NoReturn:
     if isinstance(exc, _Refused):
-        raise PackageError(str(path), _one_line(str(exc))) from None
-    raise PackageError(str(path), _describe(exc)) from None
+        raise PackageError(os.fspath(path), _one_line(str(exc))) from None
+    raise PackageError(os.fspath(path), _describe(exc)) from None
 
 
 # --------------------------------------------------------------------------- names
@@ -247,6 +251,77 @@ class _Capped(io.RawIOBase):
         return len(data)
 
 
+class _Decompressor(Protocol):
+    """What lzma.LZMADecompressor and bz2.BZ2Decompressor have in common."""
+
+    @property
+    def eof(self) -> bool: ...
+    @property
+    def needs_input(self) -> bool: ...
+    @property
+    def unused_data(self) -> bytes: ...
+    def decompress(self, data: bytes, max_length: int = -1) -> bytes: ...
+
+
+class _Blocks:
+    """xz, lzma or bz2 decompressed in big blocks, one stream after another.
+
+    Each call into the C decompressor releases the GIL once, for up to ``block`` bytes of
+    output. ``LZMAFile`` makes one call per 8 KiB of input: when two packages unpack on two
+    threads (``compare OLD.deb NEW.deb``), those hundreds of calls each wait for the GIL
+    behind the other thread's Python work, and two cores do little better than one.
+    ``block`` also bounds the memory one call can produce, as a bomb must not get far.
+    """
+
+    def __init__(
+        self,
+        src: _Reader,
+        new: Callable[[], _Decompressor],
+        *,
+        block: int = 8 * MiB,
+        chunk: int = MiB,
+    ) -> None:
+        self._src = src
+        self._new = new
+        self._dec = new()
+        self._block = block
+        self._chunk = chunk
+        self._buf = b""
+        self._pos = 0
+        self._done = False
+
+    def read(self, size: int = -1, /) -> bytes:
+        if self._pos >= len(self._buf):
+            self._buf, self._pos = self._fill(), 0
+        end = len(self._buf) if size < 0 else self._pos + size
+        out = self._buf[self._pos : end]
+        self._pos += len(out)
+        return out
+
+    def _fill(self) -> bytes:
+        while not self._done:
+            dec = self._dec
+            if dec.eof:  # another stream may follow (xz and bz2 allow concatenation)
+                data = dec.unused_data or self._src.read(self._chunk)
+                if not data:
+                    self._done = True
+                    break
+                self._dec = self._new()
+                try:
+                    out = self._dec.decompress(data, max_length=self._block)
+                except (lzma.LZMAError, OSError):  # trailing padding or garbage, as LZMAFile
+                    self._done = True
+                    break
+            else:
+                data = self._src.read(self._chunk) if dec.needs_input else b""
+                if not data and dec.needs_input:
+                    raise EOFError("compressed data ends before the end-of-stream marker")
+                out = dec.decompress(data, max_length=self._block)
+            if out:
+                return out
+        return b""
+
+
 def _decompressor(raw: io.RawIOBase, method: str) -> _Reader:
     """Wrap raw compressed bytes; ``method`` is gz, xz, lzma, bz2, zst or ''."""
     src = io.BufferedReader(raw, 64 * KiB)
@@ -255,14 +330,32 @@ def _decompressor(raw: io.RawIOBase, method: str) -> _Reader:
     if method == "gz":
         return gzip.GzipFile(fileobj=src, mode="rb")
     if method in ("xz", "lzma"):
-        return lzma.LZMAFile(src)
+        return _Blocks(src, lzma.LZMADecompressor)
     if method == "bz2":
-        return bz2.BZ2File(src)
+        return _Blocks(src, bz2.BZ2Decompressor)
     if method == "zst":
-        return zstandard.ZstdDecompressor().stream_reader(
+        import zstandard  # imported only for the packages that need it (7 ms)
+
+        reader = zstandard.ZstdDecompressor().stream_reader(
             src, read_across_frames=True, closefd=False
         )
+        return _Translated(reader, zstandard.ZstdError)
     raise _Refused(f"unsupported compression {method!r}")
+
+
+class _Translated:
+    """A reader whose own error type (zstandard's, imported lazily) becomes ValueError,
+    one of the corrupt-data errors every reader of a package catches."""
+
+    def __init__(self, inner: _Reader, error: type[Exception]) -> None:
+        self._inner = inner
+        self._error = error
+
+    def read(self, size: int = -1, /) -> bytes:
+        try:
+            return self._inner.read(size)
+        except self._error as exc:
+            raise ValueError(str(exc) or type(exc).__name__) from exc
 
 
 def _capped(raw: io.RawIOBase, method: str, budget: _Budget) -> IO[bytes]:
@@ -655,7 +748,7 @@ def _read_tree_file(path: str, st: os.stat_result, want: _Want, budget: _Budget)
     return data
 
 
-def _tree_members(root: Path, limits: Limits, want: _Want) -> Iterator[Member]:
+def _tree_members(root: str, limits: Limits, want: _Want) -> Iterator[Member]:
     """Walk a directory without following symlinks; never leaves the tree."""
     budget = _Budget(limits.max_total, "the libraries of this tree", "add up to")
     stack = [""]
@@ -663,7 +756,7 @@ def _tree_members(root: Path, limits: Limits, want: _Want) -> Iterator[Member]:
     count = 0
     while stack:
         rel_dir = stack.pop()
-        where = root / rel_dir if rel_dir else root
+        where = f"{root}/{rel_dir}" if rel_dir else root
         try:
             with os.scandir(where) as it:
                 entries = sorted(it, key=lambda e: e.name)
@@ -691,7 +784,7 @@ def _tree_members(root: Path, limits: Limits, want: _Want) -> Iterator[Member]:
                             continue
                         first_link[key] = rel
                     data = None
-                    if _keep(want, rel, st.st_size, str(root)):
+                    if _keep(want, rel, st.st_size, root):
                         data = _read_tree_file(e.path, st, want, budget)
                     yield Member(rel, Kind.FILE, st.st_size, None, data)
                 else:
@@ -703,21 +796,21 @@ def _tree_members(root: Path, limits: Limits, want: _Want) -> Iterator[Member]:
 # --------------------------------------------------------------------------- dispatch
 
 
-def _detect(path: Path) -> str:
+def _detect(path: str) -> str:
     """'dir', 'deb', 'rpm' or 'elf' (by content, not by name)."""
     try:
-        st = path.stat()
+        st = os.stat(path)
     except OSError as exc:
-        raise PackageError(str(path), _describe(exc)) from None
+        raise PackageError(os.fspath(path), _describe(exc)) from None
     if stat.S_ISDIR(st.st_mode):
         return "dir"
     if not stat.S_ISREG(st.st_mode):
-        raise PackageError(str(path), "not a regular file or directory")
+        raise PackageError(os.fspath(path), "not a regular file or directory")
     try:
-        with path.open("rb") as f:
+        with open(path, "rb") as f:
             head = f.read(8)
     except OSError as exc:
-        raise PackageError(str(path), _describe(exc)) from None
+        raise PackageError(os.fspath(path), _describe(exc)) from None
     if head.startswith(ELF_MAGIC):
         return "elf"
     if head.startswith(AR_MAGIC):
@@ -725,20 +818,20 @@ def _detect(path: Path) -> str:
     if head.startswith(RPM_MAGIC):
         return "rpm"
     if not head:
-        raise PackageError(str(path), "empty file")
-    suffix = path.suffix.lower()
+        raise PackageError(os.fspath(path), "empty file")
+    suffix = os.path.splitext(path)[1].lower()
     if suffix == ".deb":
-        raise PackageError(str(path), "not a Debian package (no '!<arch>' header)")
+        raise PackageError(os.fspath(path), "not a Debian package (no '!<arch>' header)")
     if suffix == ".rpm":
-        raise PackageError(str(path), "not an rpm package (bad lead)")
-    raise PackageError(str(path), "not an ELF file, a .deb, an .rpm or a directory")
+        raise PackageError(os.fspath(path), "not an rpm package (bad lead)")
+    raise PackageError(os.fspath(path), "not an ELF file, a .deb, an .rpm or a directory")
 
 
-def _members(path: Path, kind: str, limits: Limits, want: _Want) -> Iterator[Member]:
+def _members(path: str, kind: str, limits: Limits, want: _Want) -> Iterator[Member]:
     if kind == "dir":
         yield from _tree_members(path, limits, want)
         return
-    with path.open("rb") as f:
+    with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
         if kind == "deb":
             yield from _deb_tar(f, size, "data.tar", limits, want)
@@ -761,10 +854,10 @@ def read_members(
     (only ELF files when ``elf_only``); everything else is skipped without being kept.
     Raises :class:`PackageError` for anything unreadable or over a limit.
     """
-    p = Path(path)
+    p = _norm(path)
     kind = _detect(p)
     if kind == "elf":
-        raise PackageError(str(p), "an ELF file, not a package or a directory")
+        raise PackageError(p, "an ELF file, not a package or a directory")
     try:
         yield from _members(p, kind, limits, _Want(want, elf_only, limits.max_member))
     except _CAUGHT as exc:
@@ -853,23 +946,24 @@ def find_libraries(
     A single ELF file is returned as is, whatever its name (its hint is its own name
     when the path given is a versioned symlink). Results are sorted by name.
     """
-    p = Path(path)
+    p = _norm(path)
     kind = _detect(p)
     if kind == "elf":
         try:
-            with p.open("rb") as f:
+            with open(p, "rb") as f:
                 data = f.read(limits.max_member + 1)
         except OSError as exc:
-            raise PackageError(str(p), _describe(exc)) from None
+            raise PackageError(p, _describe(exc)) from None
         if len(data) > limits.max_member:
-            raise PackageError(str(p), f"over {limits.max_member} bytes")
-        hint = p.name if p.is_symlink() and is_versioned_name(p.name) else None
-        return [LibraryInput(p.name, data, str(p), hint)]
+            raise PackageError(p, f"over {limits.max_member} bytes")
+        base = os.path.basename(p)
+        hint = base if os.path.islink(p) and is_versioned_name(base) else None
+        return [LibraryInput(base, data, p, hint)]
     ns = _Namespace(read_members(p, limits=limits), limits)
     out = []
     for name, member, hint in ns.libraries():
         assert member.data is not None
-        origin = str(p / name) if kind == "dir" else f"{p.name}:/{name}"
+        origin = f"{p}/{name}" if kind == "dir" else f"{os.path.basename(p)}:/{name}"
         out.append(LibraryInput(f"/{name}", member.data, origin, hint))
     return out
 
@@ -890,16 +984,16 @@ def read_deb_control_file(
     path: str | os.PathLike[str], name: str, *, limits: Limits = DEFAULT_LIMITS
 ) -> bytes | None:
     """A file of a .deb's control archive (``symbols``, ``shlibs``, ``control``...), or None."""
-    p = Path(path)
+    p = _norm(path)
     wanted = normalise(name)
     if not wanted:
         raise ValueError(f"not a control member name: {name!r}")
     if _detect(p) != "deb":
-        raise PackageError(str(p), "not a Debian package (no '!<arch>' header)")
+        raise PackageError(p, "not a Debian package (no '!<arch>' header)")
     want = _Want(lambda n: n == wanted, False, limits.max_control)
     found: bytes | None = None
     try:
-        with p.open("rb") as f:
+        with open(p, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             for m in _deb_tar(f, size, "control.tar", limits, want):
                 if m.name == wanted and m.kind is Kind.FILE:
@@ -933,21 +1027,21 @@ def deb_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
     """The fields of a .deb's ``control`` file (Package, Version, Architecture, ...)."""
     raw = read_deb_control_file(path, "control")
     if raw is None:
-        raise PackageError(str(path), "control.tar has no ./control file")
+        raise PackageError(os.fspath(path), "control.tar has no ./control file")
     fields = parse_control(raw.decode("utf-8", "replace"))
     for key in ("Package", "Version", "Architecture"):
         if key not in fields:
-            raise PackageError(str(path), f"./control has no {key} field")
+            raise PackageError(os.fspath(path), f"./control has no {key} field")
     return fields
 
 
 def rpm_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
     """Name, Version, Release, Arch (and Epoch, payload details when present) of an .rpm."""
-    p = Path(path)
+    p = _norm(path)
     if _detect(p) != "rpm":
-        raise PackageError(str(p), "not an rpm package (bad lead)")
+        raise PackageError(p, "not an rpm package (bad lead)")
     try:
-        with p.open("rb") as f:
+        with open(p, "rb") as f:
             header, _ = _rpm_layout(f, os.fstat(f.fileno()).st_size)
     except _CAUGHT as exc:
         _raise_package_error(p, exc)

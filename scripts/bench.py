@@ -3,6 +3,7 @@
 
     python scripts/bench.py [--quick] [--only GROUP[,GROUP]]... [--skip-abidiff]
                             [--json FILE] [--no-fetch] [--cache DIR] [--strict] [--keep]
+                            [--python venv|self|PATH]
 
 Inputs are real Debian ``libvirt0`` packages from the fetch cache (``scripts/fetch_debian.py``;
 fetched when missing unless ``--no-fetch``): the newest amd64 release (NEW, e.g. sid 12.8.0)
@@ -22,6 +23,14 @@ Groups (``--only``), in the order they run:
   scan       ``elfaudit scan DIR`` over 20 packages: wall and CPU time (uses both cores?),
              and the same with ``-j 1``
   startup    ``elfaudit --version``, ``import elfaudit.cli``, heavy imports of ``dump``
+
+elfaudit runs the way it is deployed: by default in an isolated virtual environment
+(``.cache/bench-venv``: ``python -m venv`` plus setup.cfg's ``install_requires``, as ``pipx``
+would make it), from this checkout (PYTHONPATH). The interpreter running this script may
+have start-up hooks of its own machine in its site-packages (``*.pth``; this sandbox's
+certifi patch costs ~60 ms a process) that every process would pay; the startup group
+prints both interpreters' ``python -c pass`` side by side. ``--python self`` measures with
+this script's interpreter instead.
 
 Every number is a wall-clock time from ``time.perf_counter`` (whole processes: from spawn to
 exit; in-process: around the call), N runs after one untimed warm-up run (none for the slow
@@ -195,7 +204,59 @@ def bench_env() -> dict[str, str]:
     return env
 
 
-ELFAUDIT = [sys.executable, "-m", "elfaudit"]
+# The interpreter that runs elfaudit (``--python``); main() sets both.
+PYTHON = sys.executable
+ELFAUDIT = [PYTHON, "-m", "elfaudit"]
+
+
+def runtime_requirements() -> list[str]:
+    """``install_requires`` of setup.cfg: what ``pip install elfaudit`` brings along."""
+    import configparser
+
+    cfg = configparser.ConfigParser()
+    cfg.read(REPO / "setup.cfg")
+    raw = cfg.get("options", "install_requires", fallback="")
+    return [line.strip() for line in raw.splitlines() if line.strip()]
+
+
+def isolated_python(where: Path, log: Callable[[str], None]) -> str:
+    """A virtual environment holding elfaudit's runtime dependencies only, made once (and
+    again when setup.cfg's requirements change): elfaudit as ``pipx install`` or a plain
+    ``python -m venv`` + ``pip install`` deploys it.
+
+    The interpreter that runs this script may carry site-packages ``.pth`` start-up hooks
+    of its own machine (this sandbox injects a certifi patch costing ~60 ms per process);
+    those belong to that machine, not to elfaudit. The startup group measures both
+    interpreters side by side, so the difference stays visible.
+    """
+    python = where / "bin" / "python"
+    reqs = runtime_requirements()
+    stamp = where / "elfaudit-requirements.txt"
+    wanted = "\n".join(reqs) + "\n"
+    if not python.exists() or not stamp.exists() or stamp.read_text() != wanted:
+        log(f"making {where} ({', '.join(reqs)})")
+        subprocess.run(
+            [sys.executable, "-m", "venv", "--clear", str(where)], check=True, timeout=600
+        )
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *reqs],
+            check=True,
+            timeout=1800,
+        )
+        subprocess.run(
+            [str(python), "-m", "compileall", "-q", str(where / "lib")],
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
+        stamp.write_text(wanted)
+    return str(python)
+
+
+def use_python(python: str) -> None:
+    global PYTHON, ELFAUDIT
+    PYTHON = python
+    ELFAUDIT = [python, "-m", "elfaudit"]
 
 
 def run_once(
@@ -570,7 +631,7 @@ def group_read(ctx: Context) -> list[Row]:
     lib = ctx.inputs.library(new)
     # In a fresh interpreter: the bench's own heap and imports must not be measured.
     probe = subprocess.run(
-        [sys.executable, "-c", _READ_PROBE, str(lib), str(ctx.runs(30, 5))],
+        [PYTHON, "-c", _READ_PROBE, str(lib), str(ctx.runs(30, 5))],
         capture_output=True,
         text=True,
         check=True,
@@ -1010,7 +1071,7 @@ def group_scan(ctx: Context) -> list[Row]:
 def imported_modules(ctx: Context, args: Sequence[str]) -> list[str]:
     """Top-level packages ``elfaudit ARGS`` imports (from ``python -X importtime``)."""
     done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "elfaudit", *args],
+        [PYTHON, "-X", "importtime", "-m", "elfaudit", *args],
         cwd=ctx.tmp,
         env=bench_env(),
         capture_output=True,
@@ -1030,11 +1091,28 @@ def imported_modules(ctx: Context, args: Sequence[str]) -> list[str]:
 
 def group_startup(ctx: Context) -> list[Row]:
     runs = ctx.runs(10, 3)
-    base = measure("python -c pass", [sys.executable, "-c", "pass"], runs, cwd=ctx.tmp)
+    base = measure("python -c pass", [PYTHON, "-c", "pass"], runs, cwd=ctx.tmp)
     rows = []
+    if sys.executable != PYTHON:
+        own = measure("python -c pass", [sys.executable, "-c", "pass"], runs, cwd=ctx.tmp)
+        rows.append(
+            Row(
+                "startup",
+                "python -c pass: the bench's own interpreter vs elfaudit's (--python)",
+                elfaudit=fmt_med_min(base.median, base.min),
+                reference=fmt_med_min(own.median, own.min),
+                ratio=speed(base.median, own.median),
+                note=(
+                    f"{sys.executable} starts {fmt_time(own.median - base.median)} slower: "
+                    "its site-packages .pth hooks; with --python self every elfaudit "
+                    "process pays that too"
+                ),
+                raw={"elfaudit_python": base.raw(), "bench_python": own.raw()},
+            )
+        )
     for title, cmd in (
         ("elfaudit --version", [*ELFAUDIT, "--version"]),
-        ('python -c "import elfaudit.cli"', [sys.executable, "-c", "import elfaudit.cli"]),
+        ('python -c "import elfaudit.cli"', [PYTHON, "-c", "import elfaudit.cli"]),
     ):
         st = measure(title, cmd, runs, cwd=ctx.tmp)
         rows.append(
@@ -1143,6 +1221,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--strict", action="store_true", help="exit 1 when a row is FAIL or ERROR")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    p.add_argument(
+        "--python",
+        default="venv",
+        metavar="venv|self|PATH",
+        help=(
+            "interpreter that runs elfaudit: 'venv' (default) an isolated virtual "
+            "environment with setup.cfg's install_requires, made once under "
+            "<repo>/.cache/bench-venv; 'self' this script's interpreter; or a path to one "
+            "that has the dependencies"
+        ),
+    )
     args = p.parse_args(argv)
     only = [g.strip() for item in args.only for g in item.split(",") if g.strip()]
     unknown = sorted(set(only) - set(GROUPS))
@@ -1161,6 +1250,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     def log(msg: str) -> None:
         print(f"bench: {msg}", file=sys.stderr, flush=True)
 
+    if args.python == "self":
+        use_python(sys.executable)
+    elif args.python == "venv":
+        try:
+            use_python(isolated_python(REPO / ".cache" / "bench-venv", log))
+        except (OSError, subprocess.SubprocessError) as exc:
+            log(f"cannot make the isolated venv ({exc}); elfaudit runs in {sys.executable}")
+            use_python(sys.executable)
+    else:
+        use_python(args.python)
     meta: dict[str, Any] = {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
@@ -1169,7 +1268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "quick": args.quick,
         "groups": args.groups,
         "tools": {t: tool_version(t) for t in ("nm", "readelf", "abidiff", "abipkgdiff")},
-        "elfaudit": "python -m elfaudit (PYTHONPATH=" + str(REPO) + ")",
+        "elfaudit": f"{PYTHON} -m elfaudit (PYTHONPATH={REPO})",
     }
     rows: list[Row] = []
     skipped: list[str] = []
@@ -1206,6 +1305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{meta['cores']} cores, load {meta['loadavg_before'][0]:.2f} before / "
         f"{meta['loadavg_after'][0]:.2f} after"
     )
+    print(f"elfaudit runs as {meta['elfaudit']}")
     if "inputs" in meta:
         print(f"OLD = {meta['inputs']['old']}\nNEW = {meta['inputs']['new']}")
     print()

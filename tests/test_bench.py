@@ -13,8 +13,9 @@ HEADER = ("measurement", "elfaudit", "reference tool", "ratio", "target", "resul
 
 
 def run_bench(*args: str) -> subprocess.CompletedProcess[str]:
+    # --python self: no isolated venv is made here (that needs the package index).
     return subprocess.run(
-        [sys.executable, str(BENCH), *args],
+        [sys.executable, str(BENCH), "--python", "self", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -44,6 +45,7 @@ def test_startup_group_prints_the_table_and_saves_json(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert header_line(done.stdout).split() == " ".join(HEADER).split()
+    assert f"elfaudit runs as {sys.executable} -m elfaudit" in done.stdout
     doc = json.loads(out.read_text())
     rows = doc["rows"]
     assert {r["group"] for r in rows} == {"startup"}

@@ -310,6 +310,26 @@ def test_compare_packages(work: Work) -> None:
         assert cap in text.stdout
 
 
+def test_compare_packages_names_the_side_that_cannot_be_read(work: Work) -> None:
+    """OLD loads on a worker thread and NEW on the main one; the error line names the bad
+    side, and OLD when both are bad, whichever thread finished first."""
+    bad_old = work.dir / "bad-old.deb"
+    bad_old.write_bytes(b"not an archive at all\n")
+    bad_new = work.dir / "bad-new.deb"
+    bad_new.write_bytes(b"\x00" * 64)
+    for old, new, named in (
+        (bad_old, work.new_deb, bad_old),
+        (work.old_deb, bad_new, bad_new),
+        (bad_old, bad_new, bad_old),
+    ):
+        proc = run_cli("compare", old, new, cwd=work.dir)
+        assert proc.returncode == 1, proc.stderr
+        assert proc.stdout == ""
+        lines = proc.stderr.splitlines()
+        assert len(lines) == 1 and str(named) in lines[0], proc.stderr
+        assert "not a Debian package" in lines[0]
+
+
 def test_compare_packages_unchanged_and_grown(work: Work) -> None:
     same = run_cli("compare", work.old_deb, work.old_deb, "--format", "json", cwd=work.dir)
     assert same.returncode == 0, same.stderr

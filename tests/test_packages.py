@@ -20,6 +20,7 @@ from types import ModuleType
 
 import pytest
 import realdebs
+import zstandard
 
 from elfaudit.errors import PackageError
 from elfaudit.packages import (
@@ -102,6 +103,8 @@ def tar_archive(entries: list[Entry], compression: str = "gz") -> bytes:
         return lzma.compress(raw)
     if compression == "bz2":
         return bz2.compress(raw)
+    if compression == "zst":
+        return zstandard.ZstdCompressor(write_checksum=True).compress(raw)  # as zstd(1) does
     assert compression == ""
     return raw
 
@@ -317,13 +320,32 @@ def test_truncated_deb_at_every_cut(tmp_path: Path, libt: Path) -> None:
     assert "truncated" in one_line(exc, cut)
 
 
-def test_corrupt_data_is_a_package_error(tmp_path: Path, libt: Path) -> None:
-    data = bytearray(tar_archive(lib_entries(libt.read_bytes()), "xz"))
+@pytest.mark.parametrize("compression", ["gz", "xz", "bz2", "zst"])
+def test_corrupt_data_is_a_package_error(tmp_path: Path, libt: Path, compression: str) -> None:
+    data = bytearray(tar_archive(lib_entries(libt.read_bytes()), compression))
     data[len(data) // 2] ^= 0xFF
-    deb = hand_deb(tmp_path / "flip.deb", bytes(data), ".xz")
+    deb = hand_deb(tmp_path / "flip.deb", bytes(data), f".{compression}")
     with pytest.raises(PackageError) as exc:
         find_libraries(deb)
-    assert "data.tar.xz" in one_line(exc, deb)
+    assert f"data.tar.{compression}" in one_line(exc, deb)
+
+
+@pytest.mark.parametrize(
+    ("compression", "compress"), [("xz", lzma.compress), ("bz2", bz2.compress)]
+)
+def test_concatenated_streams_and_xz_padding_are_read_whole(
+    tmp_path: Path, libt: Path, compression: str, compress: Callable[[bytes], bytes]
+) -> None:
+    """xz and bzip2 allow several streams in a row (and xz null padding after one), as
+    pxz/pbzip2 write them; every stream is read, as xz -d and bunzip2 do."""
+    raw = tar_archive(lib_entries(libt.read_bytes()), "")
+    cut = len(raw) // 3
+    data = compress(raw[:cut]) + compress(raw[cut:])
+    if compression == "xz":
+        data += bytes(8)
+    deb = hand_deb(tmp_path / f"multi.{compression}.deb", data, f".{compression}")
+    (lib,) = find_libraries(deb)
+    assert lib.data == libt.read_bytes()
 
 
 def test_corrupt_tar_header_is_not_a_silent_end(tmp_path: Path, libt: Path) -> None:
