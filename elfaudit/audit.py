@@ -217,9 +217,10 @@ def load_pair(old_path: str, new_path: str) -> tuple[list[LibraryABI], list[Libr
     without the GIL, so OLD on a worker thread and NEW on this one use both cores.
 
     An error on either side is raised here; when both fail, OLD's (the first argument).
+    No digests: a comparison never shows them.
     """
     if "package" not in (kind_of(old_path), kind_of(new_path)):
-        return load_libraries(old_path), load_libraries(new_path)
+        return load_libraries(old_path, digest=False), load_libraries(new_path, digest=False)
     import threading  # not concurrent.futures: its import (with logging) costs 10 ms
 
     result: list[LibraryABI] = []
@@ -227,14 +228,14 @@ def load_pair(old_path: str, new_path: str) -> tuple[list[LibraryABI], list[Libr
 
     def load_old() -> None:
         try:
-            result.extend(load_libraries(old_path))
+            result.extend(load_libraries(old_path, digest=False))
         except BaseException as exc:  # re-raised in the caller's thread below
             failure.append(exc)
 
     worker = threading.Thread(target=load_old, name="elfaudit-load-old", daemon=True)
     worker.start()
     try:
-        new = load_libraries(new_path)
+        new = load_libraries(new_path, digest=False)
     except BaseException:
         worker.join()
         if failure:

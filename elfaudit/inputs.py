@@ -37,8 +37,10 @@ def kind_of(path: str) -> str:
     return "elf"
 
 
-def load_libraries(path: str | os.PathLike[str]) -> list[LibraryABI]:
+def load_libraries(path: str | os.PathLike[str], *, digest: bool = True) -> list[LibraryABI]:
     """Every versioned shared library a path stands for, read into the model.
+
+    ``digest=False``: no ``sha256`` of ELF files (see :func:`elfaudit.elf.read_library`).
 
     Raises :class:`InputError` (one line naming the file) when nothing usable is there.
     """
@@ -51,7 +53,7 @@ def load_libraries(path: str | os.PathLike[str]) -> list[LibraryABI]:
     if kind == "elf":
         from elfaudit.elf import read_library
 
-        return [read_library(p)]
+        return [read_library(p, digest=digest)]
     from elfaudit.packages import find_libraries
 
     found = find_libraries(p)
@@ -62,7 +64,7 @@ def load_libraries(path: str | os.PathLike[str]) -> list[LibraryABI]:
     # ELF reader (pyelftools) while the other is still decompressing without the GIL.
     from elfaudit.elf import read_library_bytes
 
-    libs = [read_library_bytes(item.data, item.origin) for item in found]
+    libs = [read_library_bytes(item.data, item.origin, digest=digest) for item in found]
     return sorted(libs, key=lambda a: a.name)
 
 
