@@ -8,11 +8,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import BuildLib
 
 from elfaudit import debsymbols as ds
 from elfaudit.elf import read_library
 from elfaudit.errors import InputError
 from elfaudit.model.abi import LibraryABI, Symbol, VersionDef
+from elfaudit.model.report import Finding
 from elfaudit.profiles import builtin
 
 # --------------------------------------------------------------------------- versions
@@ -229,7 +231,7 @@ T_PRIVATE_2.0 { global: priv1; priv2; };
 
 
 @pytest.fixture()
-def libt(build_lib) -> LibraryABI:  # type: ignore[no-untyped-def]
+def libt(build_lib: BuildLib) -> LibraryABI:
     return read_library(build_lib(LIB_C, LIB_MAP, soname="libt.so.1"))
 
 
@@ -364,7 +366,7 @@ def test_generate_needs_a_soname() -> None:
 # --------------------------------------------------------------------------- check
 
 
-def _check(text: str, abi: LibraryABI, **kw: object) -> list:  # type: ignore[type-arg]
+def _check(text: str, abi: LibraryABI, **kw: object) -> list[Finding]:
     sf = ds.parse_symbols_file(text, "t.symbols")
     mv = kw.pop("minver", ds.node_minver({("libt.so.1", "late"): "1.5"}))
     return ds.check_symbols_file(sf, [abi], minver=mv, **kw)  # type: ignore[arg-type]
@@ -380,7 +382,8 @@ def test_symver_pattern_hides_late_addition(libt: LibraryABI) -> None:
     assert [(f.rule, f.symbol, f.version) for f in found] == [
         ("symbols-file-minver-too-low", "late", "V_1.0")
     ]
-    assert found[0].location.line == 2 and "1.5" in found[0].message
+    loc = found[0].location
+    assert loc is not None and loc.line == 2 and "1.5" in found[0].message
     # An exact entry overrides the pattern (dpkg: specific symbols take precedence).
     fixed = text + " late@V_1.0 1.5\n"
     assert _check(fixed, libt) == []
@@ -395,7 +398,7 @@ def test_prerelease_minver_counts_unless_strict(libt: LibraryABI) -> None:
 """
     assert _check(text, libt) == []
     strict = _check(text, libt, allow_prerelease=False)
-    assert sorted(f.symbol for f in strict) == ["V_1.0", "baz", "foo", "late", "table"]
+    assert sorted(f.symbol or "" for f in strict) == ["V_1.0", "baz", "foo", "late", "table"]
 
 
 def test_missing_stale_and_optional(libt: LibraryABI) -> None:
@@ -456,7 +459,7 @@ def test_library_not_in_file_and_profile(libt: LibraryABI) -> None:
     assert _check(text, libt, profile=builtin("generic")) == []
 
 
-def test_cxx_pattern(build_lib) -> None:  # type: ignore[no-untyped-def]
+def test_cxx_pattern(build_lib: BuildLib) -> None:
     if shutil.which("c++filt") is None:
         pytest.skip("c++filt is not installed")
     # A C function with a C++ assembler name stands in for ns::f().
@@ -469,7 +472,7 @@ def test_cxx_pattern(build_lib) -> None:  # type: ignore[no-untyped-def]
     text += " plain@V_1.0 1.0\n V_1.0@V_1.0 1.0\n"
     assert _check(text, abi) == []
     wrong = text.replace("ns::f()", "ns::g()")
-    got = sorted((f.rule, f.symbol) for f in _check(wrong, abi))
+    got = sorted((f.rule, f.symbol or "") for f in _check(wrong, abi))
     assert got[0][0] == "symbols-file-missing-symbol" and got[0][1].startswith("_ZN2ns1f")
     assert got[1] == ("symbols-file-stale-symbol", '(c++)"ns::g()@V_1.0"')
 

@@ -8,6 +8,7 @@ out. The scripts are read in place; nothing from ../shared is copied.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from conftest import BuildLib
@@ -82,7 +83,7 @@ def test_libvirt_0_8_0_rename_of_unreleased_node(shared_dir: Path, build_lib: Bu
     assert {r for r, _, _ in errors} == {"symbol-version-changed", "node-removed"}
 
 
-def _no() -> object:
+def _no() -> NoReturn:
     raise AssertionError("node missing from the history file")
 
 

@@ -53,7 +53,7 @@ def _layer(module: str) -> str:
 
 def _imports(path: Path) -> set[str]:
     tree = ast.parse(path.read_text())
-    out = set()
+    out: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             out.update(a.name for a in node.names)

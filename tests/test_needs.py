@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import BuildLib
 
 from elfaudit import needs
 from elfaudit.debsymbols import minver_from_node
@@ -59,7 +60,7 @@ def _run(prog: Path, libdir: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture()
-def built(build_lib, tmp_path: Path) -> dict[str, Path]:  # type: ignore[no-untyped-def]
+def built(build_lib: BuildLib, tmp_path: Path) -> dict[str, Path]:
     if shutil.which("gcc") is None:
         pytest.skip("gcc is not installed")
     new = build_lib(LIB_C, NEW_MAP, soname="libt.so.1")
@@ -166,14 +167,14 @@ def test_satisfies_agrees_with_ld_so(built: dict[str, Path]) -> None:
     assert m.fatal and m.nodes == () and m.symbols == (("bar", "V_2.0"),)
 
 
-def test_unrelated_library_is_reported(built: dict[str, Path], build_lib) -> None:  # type: ignore[no-untyped-def]
+def test_unrelated_library_is_reported(built: dict[str, Path], build_lib: BuildLib) -> None:
     prog = read_library(built["prog"])
     other = read_library(build_lib(LIB_C, NEW_MAP, soname="libother.so.2"))
     msgs = needs.satisfies(prog, other)
     assert len(msgs) == 1 and "does not link libother.so.2" in msgs[0]
 
 
-def test_unversioned_imports_noted(build_lib, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_unversioned_imports_noted(build_lib: BuildLib, tmp_path: Path) -> None:
     lib = build_lib(LIB_C, None, soname="libplain.so.1")
     prog = read_library(_link(tmp_path, lib, "plainprog"))
     res = needs.minimum_release(prog, node_to_release=lambda s, n: None)

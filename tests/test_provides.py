@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from conftest import BuildLib
 
 from elfaudit.elf import read_library
 from elfaudit.model.abi import LibraryABI, VersionDef, VersionNeed
@@ -40,7 +41,7 @@ def _elfdeps(flag: str, path: Path) -> set[str]:
 
 
 @needs_elfdeps
-def test_provides_match_elfdeps(build_lib) -> None:  # type: ignore[no-untyped-def]
+def test_provides_match_elfdeps(build_lib: BuildLib) -> None:
     path = build_lib(LIB_C, MAP, soname="libt.so.1")
     abi = read_library(path)
     got = provides(abi)
@@ -102,7 +103,7 @@ def test_names_that_are_not_libraries_are_filtered() -> None:
     assert requires(abi) == ["libc.so.6()(64bit)"]
 
 
-def test_compare_provides(build_lib) -> None:  # type: ignore[no-untyped-def]
+def test_compare_provides(build_lib: BuildLib) -> None:
     new = read_library(build_lib(LIB_C, MAP.replace("PRIVATE_2.0", "PRIVATE_3.0")))
     old = read_library(build_lib(LIB_C, MAP))
     assert compare_provides([old], [new]) == []  # only the private node was renamed

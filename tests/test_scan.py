@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import BuildLib
 
 from elfaudit import scan as sc
 from elfaudit.check import chain_breaks
@@ -53,12 +54,12 @@ def _slow_audit(path: str) -> sc.ScanItem:
 # --------------------------------------------------------------------------- self_check
 
 
-def test_self_check_clean(build_lib) -> None:  # type: ignore[no-untyped-def]
+def test_self_check_clean(build_lib: BuildLib) -> None:
     abi = read_library(build_lib(CLEAN_C, CLEAN_MAP))
     assert sc.self_check(abi, builtin("generic")) == []
 
 
-def test_self_check_unversioned(build_lib) -> None:  # type: ignore[no-untyped-def]
+def test_self_check_unversioned(build_lib: BuildLib) -> None:
     abi = read_library(build_lib(LEAKY_C, LEAKY_MAP, soname="libleak.so.1"))
     assert any(s.name == "leak" and s.version is None for s in abi.symbols)
     found = sc.self_check(abi, builtin("generic"))
@@ -66,7 +67,7 @@ def test_self_check_unversioned(build_lib) -> None:  # type: ignore[no-untyped-d
     assert found[0].severity is Severity.ERROR
 
 
-def test_self_check_hidden_only(build_lib) -> None:  # type: ignore[no-untyped-def]
+def test_self_check_hidden_only(build_lib: BuildLib) -> None:
     abi = read_library(build_lib(HIDDEN_C, HIDDEN_MAP, soname="libhid.so.1"))
     assert any(s.name == "old" and not s.default for s in abi.symbols)
     found = sc.self_check(abi, builtin("generic"))
@@ -75,7 +76,7 @@ def test_self_check_hidden_only(build_lib) -> None:  # type: ignore[no-untyped-d
     ]
 
 
-def test_self_check_chain(build_lib) -> None:  # type: ignore[no-untyped-def]
+def test_self_check_chain(build_lib: BuildLib) -> None:
     abi = read_library(build_lib(CHAIN_C, CHAIN_MAP, soname="libvirt.so.0"))
     prof = profile_for(abi.soname)
     assert prof.name == "libvirt" and prof.chain
@@ -121,7 +122,7 @@ def test_self_check_handmade_abi() -> None:
 # --------------------------------------------------------------------------- inputs
 
 
-def _tree(tmp: Path, build_lib) -> Path:  # type: ignore[no-untyped-def]
+def _tree(tmp: Path, build_lib: BuildLib) -> Path:
     root = tmp / "tree"
     (root / "sub").mkdir(parents=True)
     shutil.copy(build_lib(CLEAN_C, CLEAN_MAP, soname="liba.so.1"), root / "liba.so.1.0")
@@ -134,7 +135,7 @@ def _tree(tmp: Path, build_lib) -> Path:  # type: ignore[no-untyped-def]
     return root
 
 
-def test_expand_directory(tmp_path: Path, build_lib) -> None:  # type: ignore[no-untyped-def]
+def test_expand_directory(tmp_path: Path, build_lib: BuildLib) -> None:
     root = _tree(tmp_path, build_lib)
     got = [os.path.relpath(p, root) for p in sc.expand_inputs([str(root)])]
     assert got == ["liba.so.1", "libbroken.so.1", "libhid.so.1", "sub/libleak.so.1"]
@@ -146,7 +147,7 @@ def test_expand_directory(tmp_path: Path, build_lib) -> None:  # type: ignore[no
     assert got[2] == os.path.relpath("/nonexistent", root)
 
 
-def test_scan_tree_in_parallel(tmp_path: Path, build_lib) -> None:  # type: ignore[no-untyped-def]
+def test_scan_tree_in_parallel(tmp_path: Path, build_lib: BuildLib) -> None:
     root = _tree(tmp_path, build_lib)
     ticks: list[tuple[int, int, str]] = []
     res = sc.scan(

@@ -121,7 +121,7 @@ def test_load_valid_file_and_describe(tmp_path: Path) -> None:
         pytest.param({**doc(), "format_version": True}, "unsupported format_version", id="bool"),
         pytest.param({**doc(), "extra": 1}, "unknown key 'extra'", id="top key"),
         pytest.param({**doc(), "waivers": {}}, "'waivers' must be a list", id="not list"),
-        pytest.param(doc("x"), r"waivers[0]: expected an object", id="item"),
+        pytest.param(doc("x"), r"waivers[0]: expected an object", id="item"),  # type: ignore[arg-type]
         pytest.param(doc({"rule": RULE, "symbol": "a"}), "waivers[0].reason", id="no reason"),
         pytest.param(doc({"rule": RULE, "symbol": "a", "reason": " "}), "reason", id="blank"),
         pytest.param(doc({"symbol": "a", "reason": "r"}), "waivers[0].rule", id="no rule"),
