@@ -34,7 +34,10 @@ this script's interpreter instead.
 
 Every number is a wall-clock time from ``time.perf_counter`` (whole processes: from spawn to
 exit; in-process: around the call), N runs after one untimed warm-up run (none for the slow
-reference tools), reported as median and minimum. CPU time (user + sys) of one process
+reference tools), reported as median and minimum. Where a ratio is the target, a slow spell
+of a shared machine must hit both sides alike: ``dump`` and ``nm``/``readelf`` run turn
+about, and half of elfaudit's ``compare`` runs come before the slow reference tool's runs,
+half after. CPU time (user + sys) of one process
 comes from ``os.wait4``: the rusage of exactly that child, including the workers it reaped.
 Peak memory cannot come from there: Linux carries the parent's high-water RSS across fork and
 exec, so every child of this (large) process would look at least as big as it. It comes from
@@ -398,6 +401,29 @@ def measure(
     return Stats(label, samples, max(peaks) if peaks else None)
 
 
+def measure_interleaved(
+    entries: Sequence[tuple[str, Sequence[str]]],
+    runs: int,
+    *,
+    cwd: Path,
+    ok: Callable[[int], bool] = zero_ok,
+) -> list[Stats]:
+    """Several commands measured turn about (A B C A B C ...) after one warm-up each, so
+    that a slow spell of a shared machine lands on all of them alike and their ratio holds.
+    """
+    env = bench_env()
+    samples: list[list[Sample]] = [[] for _ in entries]
+    for rnd in range(runs + 1):
+        for (label, cmd), got in zip(entries, samples, strict=True):
+            sample, first_err = run_once(list(cmd), cwd=cwd, env=env)
+            if not ok(sample.rc):
+                why = f": {first_err}" if first_err else ""
+                raise BenchError(f"{label} exited {sample.rc}{why}")
+            if rnd:  # round 0 is the warm-up
+                got.append(sample)
+    return [Stats(label, got) for (label, _), got in zip(entries, samples, strict=True)]
+
+
 def fmt_rss(n: int | None) -> str:
     return "?" if n is None else fmt_mb(n)
 
@@ -656,19 +682,21 @@ def group_read(ctx: Context) -> list[Row]:
 def group_dump(ctx: Context) -> list[Row]:
     _, new = ctx.inputs.pair()
     lib = ctx.inputs.library(new)
-    runs = ctx.runs(10, 3)
-    elf = measure(
-        "elfaudit dump",
-        [*ELFAUDIT, "dump", "--format", "json", str(lib)],
-        runs,
+    refs = [
+        (tool, cmd, limit)
+        for tool, cmd, limit in (
+            ("nm", ["nm", "-D", "--with-symbol-versions", str(lib)], TARGET_DUMP_VS_NM),
+            ("readelf", ["readelf", "--dyn-syms", "-W", "-V", str(lib)], None),
+        )
+    ]
+    present = [(tool, cmd) for tool, cmd, _ in refs if shutil.which(tool) is not None]
+    elf, *measured = measure_interleaved(
+        [("elfaudit dump", [*ELFAUDIT, "dump", "--format", "json", str(lib)]), *present],
+        ctx.runs(15, 3),
         cwd=ctx.tmp,
-        ok=zero_ok,
     )
+    by_tool = dict(zip((tool for tool, _ in present), measured, strict=True))
     rows = []
-    refs = (
-        ("nm", ["nm", "-D", "--with-symbol-versions", str(lib)], TARGET_DUMP_VS_NM),
-        ("readelf", ["readelf", "--dyn-syms", "-W", "-V", str(lib)], None),
-    )
     for tool, cmd, limit in refs:
         row = Row(
             "dump",
@@ -676,11 +704,12 @@ def group_dump(ctx: Context) -> list[Row]:
             elfaudit=fmt_med_min(elf.median, elf.min),
             target=f"<= {limit:.0f}x {tool}'s time" if limit else "-",
             raw={"elfaudit": elf.raw()},
+            note="runs taken turn about with elfaudit's",
         )
-        if shutil.which(tool) is None:
-            row.reference, row.status = "not installed", "n/a"
+        ref = by_tool.get(tool)
+        if ref is None:
+            row.reference, row.status, row.note = "not installed", "n/a", ""
         else:
-            ref = measure(tool, cmd, runs, cwd=ctx.tmp, ok=zero_ok)
             row.reference = fmt_med_min(ref.median, ref.min)
             row.ratio = speed(elf.median, ref.median)
             row.raw[tool] = ref.raw()
@@ -699,7 +728,10 @@ def _abidiff_row(
     cmd: list[str],
     runs: int,
     target: float,
+    after: Callable[[], Stats] | None = None,
 ) -> tuple[Row, Stats | None]:
+    """``elf`` was measured before the reference; ``after`` measures elfaudit again after
+    it (the samples are pooled)."""
     row = Row(
         group,
         title,
@@ -715,6 +747,10 @@ def _abidiff_row(
         row.note = f"{tool}: apt-get install abigail-tools"
         return row, None
     ref = measure(tool, cmd, runs, cwd=ctx.tmp, ok=bitmask_ok, warmup=False, rss="wrap")
+    if after is not None:  # elfaudit's runs bracket the reference's: drift hits both
+        elf = Stats(elf.label, [*elf.samples, *after().samples], elf.peak_rss)
+        row.elfaudit = fmt_med_min(elf.median, elf.min)
+        row.raw["elfaudit"] = elf.raw()
     row.reference = fmt_med_min(ref.median, ref.min)
     row.ratio = speed(elf.median, ref.median)
     row.status = verdict(ref.median >= target * elf.median)
@@ -730,14 +766,9 @@ def _abidiff_row(
 def group_compare(ctx: Context) -> list[Row]:
     old, new = ctx.inputs.pair()
     a, b = ctx.inputs.library(old), ctx.inputs.library(new)
-    elf = measure(
-        "elfaudit compare",
-        [*ELFAUDIT, "compare", str(a), str(b)],
-        ctx.runs(10, 3),
-        cwd=ctx.tmp,
-        ok=bitmask_ok,
-        rss="extra",
-    )
+    compare = [*ELFAUDIT, "compare", str(a), str(b)]
+    half = ctx.runs(6, 2)
+    elf = measure("elfaudit compare", compare, half, cwd=ctx.tmp, ok=bitmask_ok, rss="extra")
     title = f"compare libvirt.so.0 {old.upstream} {new.upstream} vs abidiff"
     row, ref = _abidiff_row(
         ctx,
@@ -748,6 +779,7 @@ def group_compare(ctx: Context) -> list[Row]:
         ["abidiff", str(a), str(b)],
         ctx.runs(3, 1),
         TARGET_ABIDIFF_SPEEDUP,
+        after=lambda: measure("elfaudit compare", compare, half, cwd=ctx.tmp, ok=bitmask_ok),
     )
     mem = Row(
         "compare",
@@ -779,9 +811,8 @@ def group_debs(ctx: Context) -> list[Row]:
         libraries = json.loads(report.read_text()).get("libraries", [])
     except (OSError, ValueError):
         libraries = []
-    elf = measure(
-        "elfaudit compare .deb", cmd, ctx.runs(10, 3), cwd=ctx.tmp, ok=bitmask_ok, warmup=False
-    )
+    half = ctx.runs(6, 2)
+    elf = measure("elfaudit compare .deb", cmd, half, cwd=ctx.tmp, ok=bitmask_ok, warmup=False)
     title = f"compare libvirt0 .debs {old.upstream} {new.upstream} vs abipkgdiff"
     row, _ = _abidiff_row(
         ctx,
@@ -792,6 +823,7 @@ def group_debs(ctx: Context) -> list[Row]:
         ["abipkgdiff", str(old.path), str(new.path)],
         ctx.runs(3, 1),
         TARGET_ABIPKGDIFF_SPEEDUP,
+        after=lambda: measure("elfaudit compare .deb", cmd, half, cwd=ctx.tmp, ok=bitmask_ok),
     )
     row.note = f"{len(libraries)} libraries paired; {row.note}".rstrip("; ")
     row.raw["libraries"] = libraries
