@@ -191,6 +191,39 @@ def test_installed_entry_point_and_package_data(tmp_path: Path) -> None:
     assert proc.stdout.splitlines()[1] == "libvirt True"
 
 
+def test_large_output_arrives_whole_through_a_pipe_and_in_a_file(workdir: Path) -> None:
+    """A dump arrives whole through a pipe and in an --output file, byte for byte."""
+    args = ["dump", "--format", "json", "old.so"]
+    piped = run_cli(args, workdir)
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout.endswith("}\n") and json.loads(piped.stdout)["kind"] == "elfaudit-dump"
+    out = workdir / "dump-whole.json"
+    to_file = run_cli([*args, "--output", str(out)], workdir)
+    assert (to_file.returncode, to_file.stdout, to_file.stderr) == (0, "", "")
+    assert out.read_text() == piped.stdout
+    assert run_cli(["compare", "old.so", "removed.so"], workdir).returncode == 12
+
+
+def test_reader_closing_the_pipe_early_is_quiet(workdir: Path) -> None:
+    """`elfaudit dump ... | head -c 10`: no traceback, no 'Exception ignored' from a last
+    flush, and not Python's 120 (flush failed at exit) nor a death by SIGPIPE: 0 when the
+    pipe took the write before the reader left, 1 when the write failed."""
+    many = ["old.so"] * 300  # far more than a pipe's buffer holds
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "elfaudit", "dump", "--format", "json", *many],
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(10) == b'{\n  "kind"'
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) in (0, 1), err
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+
+
 def test_help_lists_every_command(workdir: Path) -> None:
     proc = run_cli(["--help"], workdir)
     assert proc.returncode == 0
