@@ -24,9 +24,10 @@ Groups (``--only``), in the order they run:
              and the same with ``-j 1``
   startup    ``elfaudit --version``, ``import elfaudit.cli``, heavy imports of ``dump``
 
-elfaudit runs the way it is deployed: by default in an isolated virtual environment
-(``.cache/bench-venv``: ``python -m venv`` plus setup.cfg's ``install_requires``, as ``pipx``
-would make it), from this checkout (PYTHONPATH). The interpreter running this script may
+elfaudit runs the way it is deployed: by default installed from this checkout into an
+isolated virtual environment (``.cache/bench-venv``: ``python -m venv`` plus setup.cfg's
+``install_requires``, as ``pipx`` would make it) and run through its ``elfaudit`` console
+script. The interpreter running this script may
 have start-up hooks of its own machine in its site-packages (``*.pth``; this sandbox's
 certifi patch costs ~60 ms a process) that every process would pay; the startup group
 prints both interpreters' ``python -c pass`` side by side. ``--python self`` measures with
@@ -196,20 +197,22 @@ def bench_env() -> dict[str, str]:
     (pip compiles it at install time; with PYTHONDONTWRITEBYTECODE set, as on some
     development machines, every run would recompile every module and the bench would
     measure the compiler)."""
-    import compileall
-
-    compileall.compile_dir(str(REPO / "elfaudit"), quiet=1)
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    if not INSTALLED:  # run from the checkout
+        import compileall
+
+        compileall.compile_dir(str(REPO / "elfaudit"), quiet=1)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     env.pop("ELFAUDIT_GRAPH", None)
     env["LC_ALL"] = "C"
     return env
 
 
-# The interpreter that runs elfaudit (``--python``); main() sets both.
+# The interpreter that runs elfaudit (``--python``) and the command; main() sets them.
 PYTHON = sys.executable
 ELFAUDIT = [PYTHON, "-m", "elfaudit"]
+INSTALLED = False  # elfaudit installed in PYTHON's environment (else run from the checkout)
 
 
 def runtime_requirements() -> list[str]:
@@ -223,9 +226,11 @@ def runtime_requirements() -> list[str]:
 
 
 def isolated_python(where: Path, log: Callable[[str], None]) -> str:
-    """A virtual environment holding elfaudit's runtime dependencies only, made once (and
-    again when setup.cfg's requirements change): elfaudit as ``pipx install`` or a plain
-    ``python -m venv`` + ``pip install`` deploys it.
+    """A virtual environment with elfaudit installed from this checkout and nothing else
+    but its runtime dependencies: elfaudit as ``pipx install`` or a plain ``python -m
+    venv`` + ``pip install`` deploys it, run through its console script (``elfaudit``).
+    The dependencies are installed once (again when setup.cfg's change); elfaudit itself
+    on every run (``--no-deps``, a few seconds), so the bench measures the checkout.
 
     The interpreter that runs this script may carry site-packages ``.pth`` start-up hooks
     of its own machine (this sandbox injects a certifi patch costing ~60 ms per process);
@@ -233,7 +238,7 @@ def isolated_python(where: Path, log: Callable[[str], None]) -> str:
     interpreters side by side, so the difference stays visible.
     """
     python = where / "bin" / "python"
-    reqs = runtime_requirements()
+    reqs = [*runtime_requirements(), "setuptools>=61", "wheel"]  # + what builds elfaudit
     stamp = where / "elfaudit-requirements.txt"
     wanted = "\n".join(reqs) + "\n"
     if not python.exists() or not stamp.exists() or stamp.read_text() != wanted:
@@ -253,13 +258,27 @@ def isolated_python(where: Path, log: Callable[[str], None]) -> str:
             timeout=600,
         )
         stamp.write_text(wanted)
+    log(f"installing elfaudit from {REPO} into {where}")
+    subprocess.run(
+        [
+            *(str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"),
+            *("--no-deps", "--no-build-isolation", "--force-reinstall", str(REPO)),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     return str(python)
 
 
-def use_python(python: str) -> None:
-    global PYTHON, ELFAUDIT
+def use_python(python: str, *, installed: bool = False) -> None:
+    """Run elfaudit with ``python``: its console script when elfaudit is installed there
+    (``installed``), else ``python -m elfaudit`` from the checkout."""
+    global PYTHON, ELFAUDIT, INSTALLED
     PYTHON = python
-    ELFAUDIT = [python, "-m", "elfaudit"]
+    INSTALLED = installed
+    script = Path(python).parent / "elfaudit"
+    ELFAUDIT = [str(script)] if installed else [python, "-m", "elfaudit"]
 
 
 def run_once(
@@ -1286,7 +1305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         use_python(sys.executable)
     elif args.python == "venv":
         try:
-            use_python(isolated_python(REPO / ".cache" / "bench-venv", log))
+            use_python(isolated_python(REPO / ".cache" / "bench-venv", log), installed=True)
         except (OSError, subprocess.SubprocessError) as exc:
             log(f"cannot make the isolated venv ({exc}); elfaudit runs in {sys.executable}")
             use_python(sys.executable)
@@ -1300,7 +1319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "quick": args.quick,
         "groups": args.groups,
         "tools": {t: tool_version(t) for t in ("nm", "readelf", "abidiff", "abipkgdiff")},
-        "elfaudit": f"{PYTHON} -m elfaudit (PYTHONPATH={REPO})",
+        "elfaudit": " ".join(ELFAUDIT) + ("" if INSTALLED else f" (PYTHONPATH={REPO})"),
     }
     rows: list[Row] = []
     skipped: list[str] = []
