@@ -41,7 +41,7 @@ from typing import Any, NoReturn
 
 from elftools.elf.structs import ELFStructs  # noqa: TID251 - this is pyelftools' home module
 
-from elfaudit.errors import ElfReadError
+from elfaudit.errors import ElfReadError, one_line
 from elfaudit.model.abi import ImportedSymbol, LibraryABI, Symbol, VersionDef, VersionNeed
 
 __all__ = ["is_elf", "read_library", "read_library_bytes"]
@@ -173,11 +173,6 @@ def _bad(reason: str) -> NoReturn:
     raise _Bad(reason)
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
-
-
 @dataclass(frozen=True, slots=True)
 class _Region:
     """A byte range of the file holding one table; ``name`` is used in messages."""
@@ -291,7 +286,7 @@ class _Reader:
             self.e_phnum = int(header["e_phnum"])
             self.e_phentsize = int(header["e_phentsize"])
         except Exception as exc:
-            _bad(f"malformed ELF header: {_one_line(exc)}")
+            _bad(f"malformed ELF header: {one_line(exc)}")
 
         tables = self._tables_from_sections() or self._tables_from_segments()
         return self._decode(tables, machine)
@@ -342,7 +337,7 @@ class _Reader:
                     _bad(f"truncated: section header {index} extends past end of file")
                 header = self.structs.Elf_Shdr.parse(self.data[start : start + self.shdr_size])
             except Exception as exc:
-                _bad(f"malformed section header {index}: {_one_line(exc)}")
+                _bad(f"malformed section header {index}: {one_line(exc)}")
             self._shdrs[index] = header
         return header
 

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 
+def one_line(exc: BaseException) -> str:
+    """An exception's text on one line (whitespace runs collapsed), or its type's name
+    when it has none: for messages that must stay a single line."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 class ElfauditError(Exception):
     """Base class: ``message`` is a single line naming the file and the problem."""
 

@@ -20,7 +20,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 
 from elfaudit.check import chain_breaks
-from elfaudit.errors import ElfauditError, NoLibrariesError
+from elfaudit.errors import ElfauditError, NoLibrariesError, one_line
 from elfaudit.model.abi import LibraryABI
 from elfaudit.model.report import Finding, Problem, Report
 from elfaudit.profiles import FindingSink, Profile, profile_for
@@ -198,11 +198,6 @@ def expand_inputs(paths: Sequence[str]) -> list[str]:
 # --------------------------------------------------------------------------- running
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
-
-
 def _run_one(audit_one: Callable[[str], ScanItem], path: str) -> ScanItem:
     """Run one audit; failures become Problems (exceptions need not pickle back)."""
     pid = os.getpid()
@@ -215,7 +210,7 @@ def _run_one(audit_one: Callable[[str], ScanItem], path: str) -> ScanItem:
     except MemoryError:
         return ScanItem(path, problems=(Problem(path, "out of memory"),), worker=pid)
     except Exception as exc:  # an audit bug must not take the other inputs down
-        why = f"internal error: {type(exc).__name__}: {_one_line(exc)}"
+        why = f"internal error: {type(exc).__name__}: {one_line(exc)}"
         return ScanItem(path, problems=(Problem(path, why),), worker=pid)
     if not isinstance(item, ScanItem):
         why = f"internal error: audit returned {type(item).__name__}, not ScanItem"
@@ -272,7 +267,7 @@ def scan(
                     problems=(Problem(inputs[i], "the worker auditing this input died"),),
                 )
             except Exception as exc:  # e.g. audit_one could not be pickled
-                why = f"internal error: {type(exc).__name__}: {_one_line(exc)}"
+                why = f"internal error: {type(exc).__name__}: {one_line(exc)}"
                 item = ScanItem(inputs[i], problems=(Problem(inputs[i], why),))
             finished(i, item)
     return ScanResult(tuple(inputs), tuple(r for r in results if r is not None), workers)
