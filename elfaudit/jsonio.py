@@ -77,11 +77,11 @@ class _Writer:
         if type(first) is not dict or not first or set(map(type, items)) != {dict}:
             return None
         keys = first.keys()
+        if not all(type(k) is str for k in keys):
+            return None
         if not all(map(keys.__eq__, map(dict.keys, items))):
             return None
-        names = sorted(keys) if all(type(k) is str for k in keys) else None
-        if names is None:
-            return None
+        names = sorted(keys)
         columns: list[list[str]] = []
         for name in names:
             column = self.column(list(map(itemgetter(name), items)))
