@@ -36,13 +36,19 @@ import os
 import stat
 import struct
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from elftools.elf.structs import ELFStructs  # noqa: TID251 - this is pyelftools' home module
 
 from elfaudit.errors import ElfReadError, one_line
-from elfaudit.model.abi import ImportedSymbol, LibraryABI, Symbol, VersionDef, VersionNeed
+from elfaudit.model.abi import (
+    ImportedSymbol,
+    LibraryABI,
+    Symbol,
+    VersionDef,
+    VersionNeed,
+    new_symbol,
+)
 
 __all__ = ["is_elf", "read_library", "read_library_bytes"]
 
@@ -173,13 +179,18 @@ def _bad(reason: str) -> NoReturn:
     raise _Bad(reason)
 
 
-@dataclass(frozen=True, slots=True)
 class _Region:
-    """A byte range of the file holding one table; ``name`` is used in messages."""
+    """A byte range of the file holding one table; ``name`` is used in messages.
 
-    name: str
-    offset: int
-    size: int
+    (A plain class: each dataclass costs about 1 ms of start-up to generate.)
+    """
+
+    __slots__ = ("name", "offset", "size")
+
+    def __init__(self, name: str, offset: int, size: int) -> None:
+        self.name = name
+        self.offset = offset
+        self.size = size
 
 
 class _Strings:
@@ -215,24 +226,40 @@ class _Strings:
         return self._data[start:end].decode("utf-8", "backslashreplace")
 
 
-@dataclass(slots=True)
 class _Tables:
     """Where the dynamic tables are, found through sections or through PT_DYNAMIC."""
 
-    dynsym: _Region
-    nsyms: int
-    dynstr: _Region
-    versym: _Region | None = None
-    verdef: _Region | None = None
-    verdef_count: int = 0
-    verdef_strings: _Region | None = None
-    verneed: _Region | None = None
-    verneed_count: int = 0
-    verneed_strings: _Region | None = None
-    dynamic: _Region | None = None
-    dynamic_strings: _Region | None = None
-    # Already decoded (the PT_DYNAMIC path reads .dynamic first).
-    dynamic_entries: list[tuple[int, int]] | None = None
+    __slots__ = (
+        "dynamic",
+        "dynamic_entries",
+        "dynamic_strings",
+        "dynstr",
+        "dynsym",
+        "nsyms",
+        "verdef",
+        "verdef_count",
+        "verdef_strings",
+        "verneed",
+        "verneed_count",
+        "verneed_strings",
+        "versym",
+    )
+
+    def __init__(self, dynsym: _Region, nsyms: int, dynstr: _Region) -> None:
+        self.dynsym = dynsym
+        self.nsyms = nsyms
+        self.dynstr = dynstr
+        self.versym: _Region | None = None
+        self.verdef: _Region | None = None
+        self.verdef_count = 0
+        self.verdef_strings: _Region | None = None
+        self.verneed: _Region | None = None
+        self.verneed_count = 0
+        self.verneed_strings: _Region | None = None
+        self.dynamic: _Region | None = None
+        self.dynamic_strings: _Region | None = None
+        # Already decoded (the PT_DYNAMIC path reads .dynamic first).
+        self.dynamic_entries: list[tuple[int, int]] | None = None
 
 
 class _Reader:
@@ -729,7 +756,7 @@ class _Reader:
         find = text.find
         user = t.dynsym.name
         types, bindings, visibilities = _TYPES, _BINDINGS, _VISIBILITIES
-        make_symbol, make_import = Symbol, ImportedSymbol
+        make_symbol, make_import = new_symbol, ImportedSymbol
 
         symbols: list[Symbol] = []
         markers: list[str] = []
