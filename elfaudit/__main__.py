@@ -1,6 +1,6 @@
 """``python -m elfaudit``."""
 
-from elfaudit.cli import main
+from elfaudit.cli import run
 
 if __name__ == "__main__":
-    main()
+    run()
