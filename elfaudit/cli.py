@@ -7,6 +7,7 @@ Exit status: 0 no finding; 1 could not audit (bad input); 3 usage error;
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -821,7 +822,13 @@ def run() -> NoReturn:
     dump, 5% of the process), so this flushes stdout and stderr and ends the process with
     ``os._exit``. A flush that fails (the reader closed the pipe) turns a 0 into 1, quietly.
     ``ELFAUDIT_DEBUG=1`` keeps the normal exit, so a traceback still prints.
+
+    The collector's youngest generation is also collected every 50,000 allocations
+    instead of 700: a libvirt dump allocates ~60,000 objects that all live until the
+    end, none in a cycle, and traversing them over and over cost 2% of the process.
+    Cycles are still collected.
     """
+    gc.set_threshold(50_000)
     try:
         main()
     except SystemExit as exc:
