@@ -31,14 +31,15 @@ backslash), and the result is printable and JSON-safe everywhere, unlike
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import os
 import stat
 import struct
+import sys
+import types
 from collections.abc import Callable, Iterable
 from typing import Any, NoReturn
-
-from elftools.elf.structs import ELFStructs  # noqa: TID251 - this is pyelftools' home module
 
 from elfaudit.errors import ElfReadError, one_line
 from elfaudit.model.abi import (
@@ -49,6 +50,34 @@ from elfaudit.model.abi import (
     VersionNeed,
     new_symbol,
 )
+
+
+class _Deferred(types.ModuleType):
+    """Stands in for a standard module until something reads one of its attributes; then
+    imports the real module (which replaces this one in ``sys.modules``) and answers from
+    it, then and on every later access."""
+
+    def __getattr__(self, attr: str) -> Any:
+        name = self.__name__
+        if sys.modules.get(name) is self:
+            sys.modules.pop(name, None)
+        return getattr(importlib.import_module(name), attr)
+
+
+def _defer_debugger_modules() -> None:
+    """pyelftools' vendored ``construct`` imports ``pdb`` and ``traceback`` when it loads,
+    for debugging helpers (``Probe``, ``Debugger``) elfaudit never uses. Loading them,
+    with ``cmd``, ``bdb``, ``code``, ``glob``, ``signal`` and ``textwrap``, cost 20 M
+    instructions (~4 ms) of every run. Where they are not loaded yet, :class:`_Deferred`
+    stand-ins take their place; the first real use loads them."""
+    for name in ("pdb", "traceback"):
+        if name not in sys.modules:
+            sys.modules[name] = _Deferred(name)
+
+
+_defer_debugger_modules()
+
+from elftools.elf.structs import ELFStructs  # noqa: E402, TID251 - pyelftools' home module
 
 __all__ = ["is_elf", "read_library", "read_library_bytes"]
 

@@ -15,6 +15,7 @@ import re
 import shutil
 import struct
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -946,3 +947,31 @@ def test_header_only_files() -> None:
         bad_data = bytearray(data)
         bad_data[5] = 0
         _expect_reject(bytes(bad_data), "data encoding")
+
+
+def test_debugger_modules_pyelftools_imports_load_only_when_used() -> None:
+    """pdb and traceback (imported by pyelftools' construct, never used by elfaudit) stay
+    unloaded until something reads them, and then work as the real modules."""
+    code = "\n".join(
+        [
+            "import sys",
+            "import elfaudit.elf",
+            "assert type(sys.modules['pdb']).__name__ == '_Deferred'",
+            "assert 'bdb' not in sys.modules and 'cmd' not in sys.modules",
+            "import traceback",
+            "try:",
+            "    raise ValueError('boom')",
+            "except ValueError:",
+            "    text = traceback.format_exc()",
+            "assert 'ValueError: boom' in text, text",
+            "assert type(sys.modules['traceback']).__name__ == 'module'",
+            "from pdb import Pdb",
+            "import pdb",
+            "assert pdb.Pdb is Pdb and Pdb.__module__ == 'pdb' and 'bdb' in sys.modules",
+            "from elftools.construct import debug",
+            "assert debug.pdb.Pdb is Pdb",
+            "print('ok')",
+        ]
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "ok\n", "")
