@@ -35,6 +35,6 @@ def test_new_symbol_takes_every_field_in_order() -> None:
 
 
 def test_new_symbol_result_is_still_frozen() -> None:
-    built = new_symbol(*CASES[0])  # type: ignore[arg-type]
+    built = new_symbol(*CASES[0])
     with pytest.raises(dataclasses.FrozenInstanceError):
         built.name = "other"  # type: ignore[misc]
