@@ -110,6 +110,19 @@ def profile_option(f: F) -> F:
     )(f)
 
 
+def script_option(help_text: str) -> Callable[[F], F]:
+    """``--script FILE`` (repeatable, required), the version scripts of ``check`` and
+    ``gate``; each command says in its own words what they are."""
+    return click.option(
+        "--script",
+        "scripts",
+        multiple=True,
+        required=True,
+        type=click.Path(dir_okay=False),
+        help=help_text,
+    )
+
+
 def waiver_options(f: F) -> F:
     """``--waivers FILE...`` and ``--no-default-waivers``, handed to the command as one
     ``waivers: WaiverOptions`` argument."""
@@ -211,14 +224,9 @@ def _dump_command() -> click.Command:
 def _check_command() -> click.Command:
     @click.command("check")
     @click.argument("libs", nargs=-1, required=True)
-    @click.option(
-        "--script",
-        "scripts",
-        multiple=True,
-        required=True,
-        type=click.Path(dir_okay=False),
-        help="A version script the library was built from (repeatable). libvirt's private "
-        "fragments (libvirt_private.syms) are merged into the generated private node.",
+    @script_option(
+        "A version script the library was built from (repeatable). libvirt's private "
+        "fragments (libvirt_private.syms) are merged into the generated private node."
     )
     @click.option(
         "--private-node",
@@ -493,14 +501,7 @@ def _graph_plot_command() -> click.Command:
 def _gate_command() -> click.Command:
     @click.command("gate")
     @click.argument("libs", nargs=-1, required=True)
-    @click.option(
-        "--script",
-        "scripts",
-        multiple=True,
-        required=True,
-        type=click.Path(dir_okay=False),
-        help="Version script the libraries were built from (repeatable).",
-    )
+    @script_option("Version script the libraries were built from (repeatable).")
     @release_options
     @graph_option
     @click.option("--private-node", help="Node the private fragments are wrapped in.")
