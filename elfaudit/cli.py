@@ -369,7 +369,7 @@ def _graph_record_command() -> click.Command:
 
 
 @graph.lazy("check")
-def _graph_check_cmd() -> click.Command:
+def _graph_check_command() -> click.Command:
     @click.command("check")
     @click.argument("libs", nargs=-1, required=True)
     @release_options
