@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 import click
 
 from elfaudit import __version__
-from elfaudit.errors import ElfauditError
+from elfaudit.base.errors import ElfauditError
 from elfaudit.model.exitcodes import EXIT_ERROR, EXIT_INCOMPATIBLE, EXIT_USAGE
 
 if TYPE_CHECKING:
-    from elfaudit.audit import WaiverOptions
+    from elfaudit.commands.waiving import WaiverOptions
     from elfaudit.model.report import Report
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -131,7 +131,7 @@ def waiver_options(f: F) -> F:
     def command(
         *args: Any, waivers: tuple[str, ...], no_default_waivers: bool, **kwargs: Any
     ) -> Any:
-        from elfaudit.audit import WaiverOptions
+        from elfaudit.commands.waiving import WaiverOptions
 
         return f(*args, waivers=WaiverOptions(tuple(waivers), not no_default_waivers), **kwargs)
 
@@ -210,7 +210,7 @@ def _dump_command() -> click.Command:
 
         `--format json` writes a snapshot that `compare` accepts in place of the library.
         """
-        from elfaudit.inputs import load_all
+        from elfaudit.readers.inputs import load_all
         from elfaudit.render import render_dump
 
         abis = load_all(paths)
@@ -247,7 +247,7 @@ def _check_command() -> click.Command:
         output: str | None,
     ) -> int:
         """Check built libraries against the version scripts they were built from."""
-        from elfaudit.audit import run_check
+        from elfaudit.commands.check import run_check
 
         report = run_check(
             libs,
@@ -281,7 +281,7 @@ def _compare_command() -> click.Command:
         output: str | None,
     ) -> int:
         """Compare two releases: libraries, snapshots, packages or trees (paired by SONAME)."""
-        from elfaudit.audit import run_compare
+        from elfaudit.commands.compare import run_compare
 
         report = run_compare(
             old,
@@ -350,7 +350,7 @@ def _graph_record_command() -> click.Command:
         note: str | None,
     ) -> int:
         """Add a release (libraries, snapshots, packages or trees) to the graph."""
-        from elfaudit.gate import record_release
+        from elfaudit.commands.graph import record_release
 
         path, rel, chosen = record_release(
             libs,
@@ -389,7 +389,7 @@ def _graph_check_command() -> click.Command:
         output: str | None,
     ) -> int:
         """Judge a new build against every earlier release in the graph (not only its parent)."""
-        from elfaudit.gate import run_graph_check
+        from elfaudit.commands.graph import run_graph_check
 
         report = run_graph_check(
             libs,
@@ -415,7 +415,7 @@ def _graph_show_command() -> click.Command:
         graph_path: str | None, profile: str | None, fmt: str, output: str | None
     ) -> int:
         """Releases in order: per library, public symbols and nodes, growth, breakage."""
-        from elfaudit.gate import graph_show_table
+        from elfaudit.commands.graph import graph_show_table
 
         write_output(graph_show_table(graph_path, profile=profile, fmt=fmt), output)
         return 0
@@ -440,7 +440,7 @@ def _graph_introduced_command() -> click.Command:
         symbol: str, graph_path: str | None, library: str | None, source: str | None, fmt: str
     ) -> int:
         """In which release (and node) a public symbol first shipped."""
-        from elfaudit.gate import introduced_from_nodes, introduced_table
+        from elfaudit.commands.graph import introduced_from_nodes, introduced_table
 
         if source is not None:
             text, found = introduced_from_nodes(symbol, source, library=library, fmt=fmt)
@@ -466,7 +466,7 @@ def _graph_export_command() -> click.Command:
     @output_option
     def graph_export(graph_path: str | None, fmt: str, output: str | None) -> int:
         """Write the release DAG as Graphviz dot, GraphML or JSON."""
-        from elfaudit.gate import export_graph
+        from elfaudit.commands.graph import export_graph
 
         write_output(export_graph(graph_path, fmt), output)
         return 0
@@ -488,7 +488,7 @@ def _graph_plot_command() -> click.Command:
     @click.option("--title", help="Title of the picture.")
     def graph_plot(graph_path: str | None, output: str, title: str | None) -> int:
         """Draw the release DAG and the public API size per release (needs matplotlib)."""
-        from elfaudit.gate import plot_graph
+        from elfaudit.commands.graph import plot_graph
 
         plot_graph(graph_path, output, title=title)
         click.echo(f"wrote {output}", err=True)
@@ -529,7 +529,8 @@ def _gate_command() -> click.Command:
     ) -> int:
         """The release manager's one command: `check` against the scripts plus `graph check`
         against the whole history, one report, one exit code."""
-        from elfaudit.gate import record_release, run_gate
+        from elfaudit.commands.gate import run_gate
+        from elfaudit.commands.graph import record_release
 
         report = run_gate(
             libs,
@@ -585,7 +586,7 @@ def _scan_command() -> click.Command:
         Each library is checked on its own: no unversioned or hidden-only exports, and (libvirt)
         an unbroken node chain. An input that cannot be read is reported, not fatal.
         """
-        from elfaudit.distro import run_scan
+        from elfaudit.commands.scan import run_scan
 
         bar = _progress_bar() if sys.stderr.isatty() else None
         report = run_scan(paths, jobs=jobs, progress=bar, waivers=waivers)
@@ -655,7 +656,7 @@ def _symbols_file_command() -> click.Command:
         Minimal versions come from the version nodes, corrected for symbols added to a node
         after it shipped (known to the profile, or seen in the release graph).
         """
-        from elfaudit.distro import run_symbols_check, run_symbols_file
+        from elfaudit.commands.symbols_file import run_symbols_check, run_symbols_file
 
         if check_file is not None and not check:
             # Without --check the file was silently ignored and a new one written: exit 0, as if
@@ -688,7 +689,7 @@ def _symbols_file_command() -> click.Command:
 def _deb_package(paths: Sequence[str]) -> str:
     debs = [p for p in paths if p.endswith(".deb")]
     if len(debs) == 1:
-        from elfaudit.packages import deb_metadata
+        from elfaudit.readers.packages import deb_metadata
 
         name = deb_metadata(debs[0]).get("Package")
         if name:
@@ -705,7 +706,7 @@ def _provides_command() -> click.Command:
     @output_option
     def provides(libs: tuple[str, ...], requires: bool, fmt: str, output: str | None) -> int:
         """The RPM-style capabilities libraries offer: soname()(64bit), soname(NODE)(64bit)."""
-        from elfaudit.distro import provides_table
+        from elfaudit.commands.provides import provides_table
 
         write_output(provides_table(libs, requires=requires, fmt=fmt), output)
         return 0
@@ -735,7 +736,7 @@ def _needs_command() -> click.Command:
 
         Exit status: 0 satisfied (or nothing to check against), 12 something is missing.
         """
-        from elfaudit.distro import run_needs
+        from elfaudit.commands.needs import run_needs
 
         text, ok = run_needs(
             programs, library=library, release=release, graph_path=graph_path, fmt=fmt
@@ -770,7 +771,7 @@ def _api_compare_command() -> click.Command:
     ) -> int:
         """Compare libvirt's API descriptions (libvirt-api.xml files or libvirt-dev packages):
         functions, signatures, structs, enums and constants, per the support guarantees."""
-        from elfaudit.distro import run_api_compare
+        from elfaudit.commands.api_compare import run_api_compare
 
         report = run_api_compare(old, new, libraries=libraries, waivers=waivers)
         return emit(report, fmt, output)

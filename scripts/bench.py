@@ -8,11 +8,11 @@
 Inputs are real Debian ``libvirt0`` packages from the fetch cache (``scripts/fetch_debian.py``;
 fetched when missing unless ``--no-fetch``): the newest amd64 release (NEW, e.g. sid 12.8.0)
 and the newest older one (OLD, e.g. trixie 11.3.0); their libraries are extracted to a
-temporary folder with ``elfaudit.packages.find_libraries``.
+temporary folder with ``elfaudit.readers.packages.find_libraries``.
 
 Groups (``--only``), in the order they run:
 
-  read       in-process ``elfaudit.elf.read_library`` of NEW's libvirt.so.0
+  read       in-process ``elfaudit.readers.elf.read_library`` of NEW's libvirt.so.0
   dump       ``elfaudit dump --format json`` vs ``nm -D --with-symbol-versions`` and
              ``readelf --dyn-syms -W -V`` (whole processes)
   compare    ``elfaudit compare OLD NEW`` vs ``abidiff OLD NEW``, and peak memory
@@ -483,7 +483,7 @@ class Deb:
 
     @property
     def upstream(self) -> str:
-        from elfaudit.packages import debian_upstream
+        from elfaudit.readers.packages import debian_upstream
 
         return debian_upstream(self.version)
 
@@ -577,7 +577,7 @@ class Inputs:
         dest.mkdir(parents=True, exist_ok=True)
         out: dict[str, Path] = {}
         try:
-            from elfaudit.packages import find_libraries
+            from elfaudit.readers.packages import find_libraries
 
             for lib in find_libraries(deb.path):
                 name = lib.soname_hint or lib.name.rsplit("/", 1)[-1]
@@ -659,7 +659,7 @@ class Context:
 
 _READ_PROBE = """
 import json, sys, time
-from elfaudit.elf import read_library
+from elfaudit.readers.elf import read_library
 path, runs = sys.argv[1], int(sys.argv[2])
 abi = read_library(path)
 times = []
@@ -850,7 +850,7 @@ def group_debs(ctx: Context) -> list[Row]:
 
 
 def group_graph(ctx: Context) -> list[Row]:
-    from elfaudit.gate import shipped_graph_path
+    from elfaudit.commands.graph import shipped_graph_path
 
     _, new = ctx.inputs.pair()
     lib = ctx.inputs.library(new)
@@ -938,10 +938,12 @@ def group_graph(ctx: Context) -> list[Row]:
 
 
 def group_synthetic(ctx: Context) -> list[Row]:
-    from elfaudit.history import graph_check
+    from synthetic_graph import synthetic_graph
+
+    from elfaudit.graph.dag import ReleaseGraph
+    from elfaudit.graph.judge import graph_check
     from elfaudit.model.tags import release_key
-    from elfaudit.releases import ReleaseGraph, synthetic_graph
-    from elfaudit.snapshot import dump_document
+    from elfaudit.readers.snapshot import dump_document
 
     # 201 releases; the newest head is the "new build", the other 200 are the graph.
     t0 = time.perf_counter()

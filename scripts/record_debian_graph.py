@@ -25,11 +25,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from elfaudit.gate import shipped_graph_path  # noqa: E402
-from elfaudit.inputs import load_libraries  # noqa: E402
-from elfaudit.packages import deb_metadata, debian_upstream  # noqa: E402
-from elfaudit.profiles import builtin  # noqa: E402
-from elfaudit.releases import ReleaseGraph  # noqa: E402
+from elfaudit.commands.graph import shipped_graph_path  # noqa: E402
+from elfaudit.graph.dag import ReleaseGraph  # noqa: E402
+from elfaudit.policy.profiles import builtin  # noqa: E402
+from elfaudit.readers.inputs import load_libraries  # noqa: E402
+from elfaudit.readers.packages import deb_metadata, debian_upstream  # noqa: E402
 
 # suite -> (how the release is named, which suite's release it follows)
 SHAPE = {

@@ -6,6 +6,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +18,9 @@ SHARED = Path(os.environ.get("ELFAUDIT_SHARED", ROOT.parent / "shared"))
 # Subprocesses (`python -m elfaudit ...` run from temporary folders) must test this
 # checkout, not whatever copy of elfaudit happens to be installed.
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+# The synthetic release graph (scripts/synthetic_graph.py) is benchmark data, not part of
+# the shipped package; the tests that use it import it from scripts/.
+sys.path.insert(0, str(ROOT / "scripts"))
 
 
 @pytest.fixture(scope="session")

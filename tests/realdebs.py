@@ -43,7 +43,7 @@ from typing import Any, NoReturn
 
 import pytest
 
-from elfaudit.packages import find_libraries
+from elfaudit.readers.packages import find_libraries
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "fetch_debian.py"
@@ -210,7 +210,7 @@ def terminal_summary(terminalreporter: Any) -> None:
 
 
 def extract_libs(deb_path: Path, dest: Path | None = None) -> dict[str, Path]:
-    """Write the libraries ``elfaudit.packages`` finds in a .deb to files; soname -> path.
+    """Write the libraries ``elfaudit.readers.packages`` finds in a .deb to files; soname -> path.
 
     Files are named by their SONAME hint (``libvirt.so.0``), else their own name, in
     ``dest`` (default ``<cache>/extracted/<deb file stem>/``); existing identical files
@@ -250,7 +250,7 @@ def libraries(suite: str, arch: str = "amd64", package: str = "libvirt0") -> dic
 
 def upstream_of(deb_path: Path) -> str:
     """``libvirt0_1:9.0.0-4+deb12u2_amd64.deb`` -> ``9.0.0`` (as the fetch script does)."""
-    from elfaudit.packages import debian_upstream
+    from elfaudit.readers.packages import debian_upstream
 
     return debian_upstream(Path(deb_path).name.split("_")[1].replace("%3a", ":"))
 

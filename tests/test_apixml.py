@@ -26,12 +26,17 @@ import pytest
 import realdebs
 from conftest import BuildLib
 
-from elfaudit import apixml
-from elfaudit.apicheck import VERSION_MACROS, WEAK_APIS, check_api_against_library, compare_api
-from elfaudit.apixml import ApiDescription, load_api, normalize_type, parse_api
-from elfaudit.errors import InputError
+from elfaudit.analysis.api_checks import (
+    VERSION_MACROS,
+    WEAK_APIS,
+    check_api_against_library,
+    compare_api,
+)
+from elfaudit.base.errors import InputError
 from elfaudit.model.abi import LibraryABI, Symbol, VersionDef
 from elfaudit.model.report import Finding, Severity
+from elfaudit.readers import api_xml as apixml
+from elfaudit.readers.api_xml import ApiDescription, load_api, normalize_type, parse_api
 
 # --------------------------------------------------------------------------- handcrafted data
 
@@ -763,7 +768,7 @@ def test_check_wrong_library_is_an_input_error() -> None:
 
 
 def test_check_against_gcc_built_library(build_lib: BuildLib) -> None:
-    from elfaudit.elf import read_library
+    from elfaudit.readers.elf import read_library
 
     lib = build_lib(LIB_C, LIB_MAP, soname="libt.so")
     findings = check_api_against_library(api(LIB_SYMBOLS, name="libt"), read_library(lib))
@@ -907,7 +912,7 @@ def test_real_consecutive_releases_have_no_breaks(old: str, new: str, name: str)
 @pytest.mark.parametrize("release", RELEASES)
 @pytest.mark.parametrize("name", APIS)
 def test_real_description_against_binary(release: str, name: str) -> None:
-    from elfaudit.elf import read_library
+    from elfaudit.readers.elf import read_library
 
     path = _need_xml(release, name)
     soname = f"{name}.so.0"

@@ -28,8 +28,8 @@ import pytest
 import realdebs
 from test_real import SONAMES, assert_matches_binutils, differences, libvirt_profile, run
 
-from elfaudit.elf import read_library
 from elfaudit.model.abi import DATA_TYPES, LibraryABI
+from elfaudit.readers.elf import read_library
 
 SUITE = "trixie"
 ARCHES: tuple[str, ...] = tuple(realdebs.releases()["supported_architectures"])

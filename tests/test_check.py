@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from conftest import BuildLib
 
-from elfaudit.check import check_library
-from elfaudit.elf import read_library
-from elfaudit.profiles import builtin
-from elfaudit.symfile import parse_script_text
+from elfaudit.analysis.conformance import check_library
+from elfaudit.policy.profiles import builtin
+from elfaudit.readers.elf import read_library
+from elfaudit.readers.version_script import parse_script_text
 
 C = """
 int foo(void) { return 1; }
@@ -151,7 +151,7 @@ def test_wildcard_leak_is_not_listed_under_libvirt_profile(build_lib: BuildLib) 
 
 def test_scripts_are_given_to_the_library_they_describe(build_lib: BuildLib, tmp_path) -> None:
     """A package's libraries each get their own scripts; a script for none is a problem."""
-    from elfaudit.audit import run_check
+    from elfaudit.commands.check import run_check
     from elfaudit.model.report import exit_code
 
     tree = tmp_path / "usr" / "lib"

@@ -181,7 +181,7 @@ def test_output_file_is_not_written_on_bad_input(workdir: Path) -> None:
 def test_installed_entry_point_and_package_data(tmp_path: Path) -> None:
     """The console script works outside the checkout, with its data files."""
     code = (
-        "import elfaudit, elfaudit.profiles as p, elfaudit.gate as a, os;"
+        "import elfaudit, elfaudit.policy.profiles as p, elfaudit.commands.graph as a, os;"
         "print(elfaudit.__file__);"
         "print(p.builtin('libvirt').name, os.path.exists(a.shipped_graph_path()))"
     )

@@ -19,10 +19,10 @@ import networkx as nx
 import pytest
 from libvirtlike import N100, N110, N120, SONAME, Nodes, c_source, version_script
 
-from elfaudit import gate as gate_api
 from elfaudit.cli import main
+from elfaudit.commands import graph as gate_api
+from elfaudit.graph.dag import ReleaseGraph
 from elfaudit.model.tags import release_key
-from elfaudit.releases import ReleaseGraph
 
 ROOT = Path(__file__).resolve().parent.parent
 

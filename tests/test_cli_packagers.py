@@ -28,8 +28,8 @@ import pytest
 import realdebs
 from conftest import BuildLib
 
-from elfaudit.debsymbols import parse_symbols_file
-from elfaudit.profiles import builtin
+from elfaudit.policy.profiles import builtin
+from elfaudit.readers.debian_symbols import parse_symbols_file
 from elfaudit.render import load_schema
 
 LIBDIR = "usr/lib/x86_64-linux-gnu"

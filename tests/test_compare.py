@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from conftest import BuildLib
 
-from elfaudit.compare import compare_abi
-from elfaudit.elf import read_library
+from elfaudit.analysis.compare import compare_abi
 from elfaudit.model.report import Severity
-from elfaudit.profiles import builtin
+from elfaudit.policy.profiles import builtin
+from elfaudit.readers.elf import read_library
 
 OLD_C = """
 int foo(void) { return 1; }

@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from conftest import BuildLib
 
-from elfaudit import debsymbols as ds
-from elfaudit.elf import read_library
-from elfaudit.errors import InputError
+from elfaudit.analysis import symbols_file as ds
+from elfaudit.base.errors import InputError
 from elfaudit.model.abi import LibraryABI, Symbol, VersionDef
 from elfaudit.model.report import Finding
-from elfaudit.profiles import builtin
+from elfaudit.policy.profiles import builtin
+from elfaudit.readers import debian_symbols as dsr
+from elfaudit.readers.elf import read_library
 
 # --------------------------------------------------------------------------- versions
 
@@ -68,22 +69,22 @@ def test_compare_versions_matches_dpkg() -> None:
         pairs.append((a, a + rng.choice(["~", "~rc1", "+b1", ".0", "a", "-1"])))
     for a, b in pairs:
         try:
-            ds.parse_version(a)
-            ds.parse_version(b)
+            dsr.parse_version(a)
+            dsr.parse_version(b)
         except ValueError:
             continue
         lt = subprocess.run(["dpkg", "--compare-versions", a, "lt", b], check=False).returncode
         eq = subprocess.run(["dpkg", "--compare-versions", a, "eq", b], check=False).returncode
         expected = -1 if lt == 0 else (0 if eq == 0 else 1)
-        got = ds.compare_versions(a, b)
+        got = dsr.compare_versions(a, b)
         assert got == expected, (a, b, got, expected)
-        assert ds.compare_versions(b, a) == -expected
+        assert dsr.compare_versions(b, a) == -expected
 
 
 @pytest.mark.parametrize("bad", ["", "abc", "1.0 2", "a:1.0", "1.0-", "1_0"])
 def test_parse_version_rejects_malformed(bad: str) -> None:
     with pytest.raises(ValueError):
-        ds.parse_version(bad)
+        dsr.parse_version(bad)
 
 
 # --------------------------------------------------------------------------- parsing
@@ -109,7 +110,7 @@ libbar.so.2 libbar2 #MINVER#
 
 
 def test_parse_template_structure() -> None:
-    sf = ds.parse_symbols_file(TEMPLATE, "t.symbols")
+    sf = dsr.parse_symbols_file(TEMPLATE, "t.symbols")
     assert [lib.soname for lib in sf.libraries] == ["libfoo.so.1", "libbar.so.2"]
     foo = sf.libraries[0]
     assert foo.deps == ("libfoo1 #MINVER#", "libfoo1-alt #MINVER#")
@@ -138,7 +139,7 @@ def test_include_with_tags(tmp_path: Path) -> None:
     (tmp_path / "common.symbols").write_text(" inc@V_1 1.0\n (arch=!amd64)other@V_1 1.0\n")
     main = tmp_path / "main.symbols"
     main.write_text('libx.so.1 libx1 #MINVER#\n(optional)#include "common.symbols"\n top@V_1 1.0\n')
-    sf = ds.load_symbols_file(main)
+    sf = dsr.load_symbols_file(main)
     entries = sf.libraries[0].entries
     assert [e.name for e in entries] == ["inc@V_1", "other@V_1", "top@V_1"]
     assert entries[0].optional and entries[1].optional and not entries[2].optional
@@ -151,7 +152,7 @@ def test_include_missing_file_is_one_line_error(tmp_path: Path) -> None:
     main = tmp_path / "main.symbols"
     main.write_text('libx.so.1 libx1 #MINVER#\n#include "nope.symbols"\n')
     with pytest.raises(InputError) as exc:
-        ds.load_symbols_file(main)
+        dsr.load_symbols_file(main)
     assert "line 2" in exc.value.message and "nope.symbols" in exc.value.message
     assert "\n" not in exc.value.message
 
@@ -159,7 +160,7 @@ def test_include_missing_file_is_one_line_error(tmp_path: Path) -> None:
 def test_include_loop_terminates(tmp_path: Path) -> None:
     (tmp_path / "a.symbols").write_text('libx.so.1 libx1 #MINVER#\n#include "b.symbols"\n')
     (tmp_path / "b.symbols").write_text(' b@V_1 1.0\n#include "a.symbols"\n')
-    sf = ds.load_symbols_file(tmp_path / "a.symbols")
+    sf = dsr.load_symbols_file(tmp_path / "a.symbols")
     assert [e.name for e in sf.libraries[0].entries] == ["b@V_1"]
 
 
@@ -182,7 +183,7 @@ def test_include_loop_terminates(tmp_path: Path) -> None:
 )
 def test_malformed_lines(text: str, line: int, words: str) -> None:
     with pytest.raises(InputError) as exc:
-        ds.parse_symbols_file(text, "bad.symbols")
+        dsr.parse_symbols_file(text, "bad.symbols")
     msg = exc.value.message
     assert msg.startswith(f"bad.symbols: line {line}: "), msg
     assert words in msg
@@ -194,7 +195,7 @@ def test_real_debian_template_parses(shared_dir: Path) -> None:
         shared_dir / "data/libvirt-syms-history/andreabolognani__debian-libvirt/02c6017827"
         "/libvirt0.symbols"
     )
-    sf = ds.load_symbols_file(path)
+    sf = dsr.load_symbols_file(path)
     text = path.read_text().splitlines()
     headers = [ln.split()[0] for ln in text if ln and not ln[0].isspace() and ln[0] != "#"]
     assert [lib.soname for lib in sf.libraries] == headers
@@ -334,7 +335,7 @@ def test_generate_private_pattern_and_fields(libt: LibraryABI) -> None:
     body = [ln[1:].split()[0].removeprefix("(symver)") for ln in lines[2:]]
     assert body == sorted(body)
     # The generated file is a valid template that covers the library exactly.
-    sf = ds.parse_symbols_file(text, "gen.symbols")
+    sf = dsr.parse_symbols_file(text, "gen.symbols")
     assert ds.check_symbols_file(sf, [libt], minver=ds.node_minver()) == []
 
 
@@ -367,7 +368,7 @@ def test_generate_needs_a_soname() -> None:
 
 
 def _check(text: str, abi: LibraryABI, **kw: object) -> list[Finding]:
-    sf = ds.parse_symbols_file(text, "t.symbols")
+    sf = dsr.parse_symbols_file(text, "t.symbols")
     mv = kw.pop("minver", ds.node_minver({("libt.so.1", "late"): "1.5"}))
     return ds.check_symbols_file(sf, [abi], minver=mv, **kw)  # type: ignore[arg-type]
 
@@ -495,7 +496,7 @@ def test_handmade_abi_without_elf() -> None:
     )
     assert [r for r, _ in ds.exported_names(abi)] == ["H_1@H_1", "h@H_1"]
     found = ds.check_symbols_file(
-        ds.parse_symbols_file("libh.so.1 libh1 #MINVER#\n h@H_1 0.5\n", "h"),
+        dsr.parse_symbols_file("libh.so.1 libh1 #MINVER#\n h@H_1 0.5\n", "h"),
         [abi],
         minver=ds.node_minver(),
     )
@@ -514,12 +515,12 @@ def test_handmade_abi_without_elf() -> None:
 def test_real_debian_symbols_file(suite: str, tmp_path: Path) -> None:
     from realdebs import extract_libs, require
 
-    from elfaudit.packages import read_deb_control_file
+    from elfaudit.readers.packages import read_deb_control_file
 
     deb = require(suite)
     raw = read_deb_control_file(deb, "symbols")
     assert raw is not None
-    sf = ds.parse_symbols_file(raw.decode(), f"{deb.name}:DEBIAN/symbols")
+    sf = dsr.parse_symbols_file(raw.decode(), f"{deb.name}:DEBIAN/symbols")
     abis = [read_library(p) for p in extract_libs(deb).values()]
     assert {a.soname for a in abis} == {lib.soname for lib in sf.libraries}
     # dpkg lists exactly the names exported_names gives, with the same minvers back.

@@ -29,7 +29,7 @@ def test_readme_test_command_is_what_ci_runs() -> None:
 def test_every_rule_id_is_kebab_case_and_unique() -> None:
     import re
 
-    from elfaudit.rules import Rule
+    from elfaudit.policy.rules import Rule
 
     ids = [r.value.id for r in Rule]
     assert len(ids) == len(set(ids))

@@ -1,4 +1,4 @@
-"""elfaudit.elf: the ELF reader, checked against binutils (readelf, nm) as oracles.
+"""elfaudit.readers.elf: the ELF reader, checked against binutils (readelf, nm) as oracles.
 
 Libraries are built at test time with the ``build_lib`` fixture; foreign classes, byte
 orders and machines are written by a small ELF writer below (readelf reads any of them).
@@ -23,9 +23,9 @@ from typing import Any
 
 import pytest
 
-from elfaudit.elf import is_elf, read_library, read_library_bytes
-from elfaudit.errors import ElfReadError
+from elfaudit.base.errors import ElfReadError
 from elfaudit.model.abi import LibraryABI, VersionDef
+from elfaudit.readers.elf import is_elf, read_library, read_library_bytes
 
 BuildLib = Callable[..., Path]
 
@@ -955,7 +955,7 @@ def test_debugger_modules_pyelftools_imports_load_only_when_used() -> None:
     code = "\n".join(
         [
             "import sys",
-            "import elfaudit.elf",
+            "import elfaudit.readers.elf",
             "assert type(sys.modules['pdb']).__name__ == '_Deferred'",
             "assert 'bdb' not in sys.modules and 'cmd' not in sys.modules",
             "import traceback",

@@ -15,23 +15,24 @@ from pathlib import Path
 import pytest
 from libvirtlike import N100, N110, N120, SONAME, Nodes, c_source, version_script
 
-from elfaudit import gate
-from elfaudit.audit import WaiverOptions
-from elfaudit.compare import compare_abi
-from elfaudit.errors import GraphError
-from elfaudit.gate import resolve_graph, run_gate, run_graph_check
-from elfaudit.history import (
+from elfaudit.analysis.compare import compare_abi
+from elfaudit.base.errors import GraphError
+from elfaudit.commands import graph as gate
+from elfaudit.commands.gate import run_gate
+from elfaudit.commands.graph import resolve_graph, run_graph_check
+from elfaudit.commands.waiving import WaiverOptions
+from elfaudit.graph.dag import ReleaseGraph
+from elfaudit.graph.judge import (
     default_parents,
     graph_check,
     graph_summary,
     release_numbers,
     upstream_version,
 )
-from elfaudit.inputs import load_libraries
 from elfaudit.model.abi import LibraryABI
 from elfaudit.model.report import Finding, Severity, exit_code
-from elfaudit.profiles import profile_for
-from elfaudit.releases import ReleaseGraph
+from elfaudit.policy.profiles import profile_for
+from elfaudit.readers.inputs import load_libraries
 
 PROFILE = profile_for(SONAME)
 

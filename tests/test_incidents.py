@@ -13,14 +13,14 @@ from typing import NoReturn
 import pytest
 from conftest import BuildLib
 
-from elfaudit.audit import WaiverOptions, apply_waivers
-from elfaudit.check import check_library
-from elfaudit.compare import compare_abi
-from elfaudit.elf import read_library
+from elfaudit.analysis.compare import compare_abi
+from elfaudit.analysis.conformance import check_library
+from elfaudit.commands.waiving import WaiverOptions, apply_waivers
 from elfaudit.model.abi import LibraryABI
 from elfaudit.model.report import Severity
-from elfaudit.profiles import builtin
-from elfaudit.symfile import parse_script
+from elfaudit.policy.profiles import builtin
+from elfaudit.readers.elf import read_library
+from elfaudit.readers.version_script import parse_script
 
 HISTORY = "data/libvirt-syms-history"
 DATA_OBJECTS = {"virConnectAuthPtrDefault"}
@@ -165,8 +165,8 @@ def test_fork_inserts_a_node_for_a_shipped_release(shared_dir: Path, build_lib: 
     """A fork (9.7 base) inserted LIBVIRT_6.2.0 mid-chain and re-parented upstream's
     LIBVIRT_6.10.0 onto it. Its own chain is consistent, so only history can tell: 6.2.0
     had shipped long before without that node."""
-    from elfaudit.history import graph_check
-    from elfaudit.releases import ReleaseGraph
+    from elfaudit.graph.dag import ReleaseGraph
+    from elfaudit.graph.judge import graph_check
 
     path = _script(shared_dir, "Maxppddcsz__libvirt/2d62cffddc/libvirt_public.syms")
     ref = shared_dir / "reference/libvirt-syms/v9.6.0/libvirt_public.syms"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from elfaudit.jsonio import dump_json
+from elfaudit.base.jsonio import dump_json
 
 
 class Colour(str, Enum):

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from conftest import BuildLib
 
-from elfaudit import needs
-from elfaudit.debsymbols import minver_from_node
-from elfaudit.elf import read_library
+from elfaudit.analysis import needs
+from elfaudit.analysis.symbols_file import minver_from_node
 from elfaudit.model.abi import ImportedSymbol, LibraryABI, VersionDef, VersionNeed
+from elfaudit.readers.elf import read_library
 
 LIB_C = """
 int foo(void) { return 1; }

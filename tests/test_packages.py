@@ -1,4 +1,4 @@
-"""elfaudit.packages: libraries out of .deb, .rpm, trees and ELF files; the fetch script."""
+"""elfaudit.readers.packages: libraries out of .deb, .rpm, trees and ELF files; the fetch script."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ import pytest
 import realdebs
 import zstandard
 
-from elfaudit.errors import PackageError
-from elfaudit.packages import (
+from elfaudit.base.errors import PackageError
+from elfaudit.readers.packages import (
     Kind,
     LibraryInput,
     Limits,
@@ -778,6 +778,6 @@ def test_real_big_endian_package() -> None:
     ],
 )
 def test_debian_upstream(version: str, upstream: str) -> None:
-    from elfaudit.packages import debian_upstream
+    from elfaudit.readers.packages import debian_upstream
 
     assert debian_upstream(version) == upstream

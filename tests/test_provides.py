@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from conftest import BuildLib
 
-from elfaudit.elf import read_library
+from elfaudit.analysis.provides import compare_provides, marker, provides, requires
 from elfaudit.model.abi import LibraryABI, VersionDef, VersionNeed
 from elfaudit.model.report import Severity
-from elfaudit.profiles import builtin
-from elfaudit.provides import compare_provides, marker, provides, requires
+from elfaudit.policy.profiles import builtin
+from elfaudit.readers.elf import read_library
 
 ELFDEPS = "/usr/lib/rpm/elfdeps"
 needs_elfdeps = pytest.mark.skipif(

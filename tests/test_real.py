@@ -35,15 +35,16 @@ import jsonschema
 import pytest
 import realdebs
 
-from elfaudit import audit, gate
-from elfaudit.compare import compare_abi
-from elfaudit.elf import read_library
+from elfaudit.analysis.compare import compare_abi
+from elfaudit.commands import check as audit
+from elfaudit.commands import graph as gate
 from elfaudit.model.abi import LibraryABI, Symbol
 from elfaudit.model.report import Severity
 from elfaudit.model.tags import VersionTag
-from elfaudit.profiles import Profile, load_profile
+from elfaudit.policy.profiles import Profile, load_profile
+from elfaudit.readers.elf import read_library
+from elfaudit.readers.snapshot import read_snapshot
 from elfaudit.render import load_schema
-from elfaudit.snapshot import read_snapshot
 
 SUITES: tuple[str, ...] = tuple(s["suite"] for s in realdebs.releases()["suites"])
 UPSTREAM: dict[str, str | None] = {
@@ -320,7 +321,7 @@ def script_files(shared_dir: Path) -> list[Path]:
 
 
 def script_nodes(files: list[Path]) -> set[str]:
-    """Node names declared by the scripts (a regex, independent of elfaudit.symfile)."""
+    """Node names declared by the scripts (a regex, independent of the version-script reader)."""
     out: set[str] = set()
     for f in files:
         text = re.sub(r"#.*", "", f.read_text())
@@ -529,8 +530,8 @@ def test_truncated_and_bit_flipped_real_libraries(soname: str, tmp_path: Path) -
     and never a hang (the loop is bounded by what each file holds)."""
     import random
 
-    from elfaudit.elf import read_library_bytes
-    from elfaudit.errors import ElfReadError
+    from elfaudit.base.errors import ElfReadError
+    from elfaudit.readers.elf import read_library_bytes
 
     path = realdebs.libraries("bookworm").get(soname)
     if path is None:

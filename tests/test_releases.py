@@ -14,12 +14,15 @@ from typing import Any
 
 import networkx as nx
 import pytest
+from synthetic_graph import synthetic_graph
 
-from elfaudit import releases as rel
-from elfaudit.errors import GraphError
+from elfaudit.base import fileio
+from elfaudit.base.errors import GraphError
+from elfaudit.graph import node_chain as chains
+from elfaudit.graph import records
+from elfaudit.graph.dag import ReleaseGraph
 from elfaudit.model.abi import LibraryABI, Symbol, VersionDef
 from elfaudit.model.script import Location, ScriptEntry, ScriptNode, VersionScript
-from elfaudit.releases import ReleaseGraph
 
 T0 = datetime(2025, 1, 31, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -142,7 +145,7 @@ def test_record_keeps_public_abi_and_summarises_private() -> None:
     assert rec is not None
     names = {s.name for s in rec.symbols}
     assert names == {"virOpen", "virClose", "virConnectAuthPtrDefault", "virOld", "_init_hook"}
-    assert rec.private == (rel.PrivateNode("LIBVIRT_PRIVATE_1.0.0", 7),)
+    assert rec.private == (records.PrivateNode("LIBVIRT_PRIVATE_1.0.0", 7),)
     assert rec.node_names() == ("LIBVIRT_1.0.0",)
     abi = g.library("1.0.0", "libvirt.so.0")
     assert abi is not None
@@ -181,9 +184,9 @@ def test_is_private_predicate_comes_from_the_caller() -> None:
     custom, default = g.record("1", "libx.so.1"), g.record("2", "libx.so.1")
     assert custom is not None and default is not None
     assert {s.name for s in custom.symbols} == {"a", "d"}
-    assert custom.private == (rel.PrivateNode("X_EXPERIMENTAL", 2),)
+    assert custom.private == (records.PrivateNode("X_EXPERIMENTAL", 2),)
     assert {s.name for s in default.symbols} == {"a", "b", "c"}
-    assert default.private == (rel.PrivateNode("X_INTERNAL", 1),)
+    assert default.private == (records.PrivateNode("X_INTERNAL", 1),)
 
 
 def test_recorded_at_is_utc_and_injectable() -> None:
@@ -314,8 +317,8 @@ def test_node_chain_and_introduced_by_nodes_on_a_binary() -> None:
         private={"LIBVIRT_PRIVATE_3.4.0": 3},
         unversioned=("_fini",),
     )  # fmt: skip
-    assert rel.node_chain(abi) == ["LIBVIRT_0.0.3", "LIBVIRT_3.1.0", "LIBVIRT_3.4.0"]
-    origins = rel.introduced_by_nodes(abi)
+    assert chains.node_chain(abi) == ["LIBVIRT_0.0.3", "LIBVIRT_3.1.0", "LIBVIRT_3.4.0"]
+    origins = chains.introduced_by_nodes(abi)
     by_symbol = {o.symbol: (o.node, o.release, o.on_chain) for o in origins}
     assert by_symbol == {
         "virOpen": ("LIBVIRT_0.0.3", "0.0.3", True),
@@ -344,8 +347,8 @@ def test_node_chain_on_a_script_picks_the_longest_chain() -> None:
             node("LIBX_PRIVATE_2.0", (), ["e"]),
         ),
     )
-    assert rel.node_chain(script) == ["LIBX_1.0", "LIBX_1.1", "LIBX_2.0"]
-    got = [(o.symbol, o.node, o.release, o.on_chain) for o in rel.introduced_by_nodes(script)]
+    assert chains.node_chain(script) == ["LIBX_1.0", "LIBX_1.1", "LIBX_2.0"]
+    got = [(o.symbol, o.node, o.release, o.on_chain) for o in chains.introduced_by_nodes(script)]
     assert got == [
         ("a", "LIBX_1.0", "1.0", True),  # the wildcard entry is not a symbol
         ("b", "LIBX_1.1", "1.1", True),
@@ -354,7 +357,7 @@ def test_node_chain_on_a_script_picks_the_longest_chain() -> None:
     ]
     # a parent loop ends the walk instead of hanging
     looped = VersionScript(("t.map",), (node("A_1", ("B_1",), []), node("B_1", ("A_1",), [])))
-    assert rel.node_chain(looped) == []
+    assert chains.node_chain(looped) == []
 
 
 # --------------------------------------------------------------------------- storage
@@ -560,7 +563,7 @@ def test_failed_edit_and_failed_write_keep_the_old_file(
     def boom(src: str, dst: str) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(rel.os, "replace", boom)
+    monkeypatch.setattr(fileio.os, "replace", boom)
     with (
         pytest.raises(GraphError, match="cannot write: No space left on device"),
         ReleaseGraph.edit(path) as g,
@@ -634,7 +637,7 @@ def test_plot_writes_png_and_svg(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     from elfaudit.render.plot import plot_release_graph
 
-    g = rel.synthetic_graph(40, branch_every=6, branch_length=2)
+    g = synthetic_graph(40, branch_every=6, branch_length=2)
     png, svg = tmp_path / "g.png", tmp_path / "g.svg"
     plot_release_graph(g, str(png))
     plot_release_graph(g, str(svg), title="demo")
@@ -653,7 +656,7 @@ def test_plot_writes_png_and_svg(tmp_path: Path) -> None:
 
 
 def test_synthetic_graph_shape_and_storage(tmp_path: Path) -> None:
-    g = rel.synthetic_graph(200)
+    g = synthetic_graph(200)
     assert len(g) == 200
     assert len(g.heads()) > 5  # maintenance branches
     assert g.library_names() == [

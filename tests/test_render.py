@@ -22,6 +22,8 @@ import pytest
 from elfaudit.model.abi import ImportedSymbol, LibraryABI, Symbol, VersionDef, VersionNeed
 from elfaudit.model.report import Finding, PrivateSummary, Problem, Report, Severity, exit_code
 from elfaudit.model.script import Location
+from elfaudit.policy.rules import BY_ID
+from elfaudit.readers.snapshot import read_snapshot
 from elfaudit.render import (
     DUMP_FORMATS,
     REPORT_FORMATS,
@@ -30,8 +32,6 @@ from elfaudit.render import (
     render_report,
 )
 from elfaudit.render.common import verdict
-from elfaudit.rules import BY_ID
-from elfaudit.snapshot import read_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

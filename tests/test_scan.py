@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from conftest import BuildLib
 
-from elfaudit import scan as sc
-from elfaudit.check import chain_breaks
-from elfaudit.elf import read_library
+from elfaudit.analysis.conformance import chain_breaks
+from elfaudit.analysis.self_check import self_check
+from elfaudit.commands import scan as sc
 from elfaudit.model.abi import LibraryABI, VersionDef
 from elfaudit.model.report import Severity
-from elfaudit.profiles import builtin, profile_for
+from elfaudit.policy.profiles import builtin, profile_for
+from elfaudit.readers.elf import read_library
 
 CLEAN_C = "int foo(void) { return 1; }\nint bar(void) { return 2; }\n"
 CLEAN_MAP = "V_1.0 { global: foo; local: *; };\nV_2.0 { global: bar; } V_1.0;\n"
@@ -56,13 +57,13 @@ def _slow_audit(path: str) -> sc.ScanItem:
 
 def test_self_check_clean(build_lib: BuildLib) -> None:
     abi = read_library(build_lib(CLEAN_C, CLEAN_MAP))
-    assert sc.self_check(abi, builtin("generic")) == []
+    assert self_check(abi, builtin("generic")) == []
 
 
 def test_self_check_unversioned(build_lib: BuildLib) -> None:
     abi = read_library(build_lib(LEAKY_C, LEAKY_MAP, soname="libleak.so.1"))
     assert any(s.name == "leak" and s.version is None for s in abi.symbols)
-    found = sc.self_check(abi, builtin("generic"))
+    found = self_check(abi, builtin("generic"))
     assert [(f.rule, f.symbol) for f in found] == [("symbol-unversioned", "leak")]
     assert found[0].severity is Severity.ERROR
 
@@ -70,7 +71,7 @@ def test_self_check_unversioned(build_lib: BuildLib) -> None:
 def test_self_check_hidden_only(build_lib: BuildLib) -> None:
     abi = read_library(build_lib(HIDDEN_C, HIDDEN_MAP, soname="libhid.so.1"))
     assert any(s.name == "old" and not s.default for s in abi.symbols)
-    found = sc.self_check(abi, builtin("generic"))
+    found = self_check(abi, builtin("generic"))
     assert [(f.rule, f.symbol, f.version) for f in found] == [
         ("symbol-not-default", "old", "V_1.0")
     ]
@@ -80,7 +81,7 @@ def test_self_check_chain(build_lib: BuildLib) -> None:
     abi = read_library(build_lib(CHAIN_C, CHAIN_MAP, soname="libvirt.so.0"))
     prof = profile_for(abi.soname)
     assert prof.name == "libvirt" and prof.chain
-    found = sc.self_check(abi, prof)
+    found = self_check(abi, prof)
     got = [(f.rule, f.version, f.severity) for f in found]
     assert got == [
         ("script-chain-broken", "LIBVIRT_1.2.0", Severity.ERROR),
@@ -89,7 +90,7 @@ def test_self_check_chain(build_lib: BuildLib) -> None:
     assert "previous node LIBVIRT_1.1.0" in found[0].message
     assert "first LIBVIRT_QEMU node" in found[1].message
     # The generic profile has no chain rule.
-    assert sc.self_check(abi, builtin("generic")) == []
+    assert self_check(abi, builtin("generic")) == []
 
 
 def test_chain_breaks_name_order() -> None:
@@ -116,7 +117,7 @@ def test_self_check_handmade_abi() -> None:
         (VersionDef("libx.so.1", 1, base=True), VersionDef("X_PRIVATE_1", 2)),
         (),
     )
-    assert sc.self_check(abi, builtin("generic")) == []
+    assert self_check(abi, builtin("generic")) == []
 
 
 # --------------------------------------------------------------------------- inputs

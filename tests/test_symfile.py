@@ -1,4 +1,4 @@
-"""Tests for elfaudit.symfile: GNU ld version scripts and libvirt private fragments.
+"""Tests for elfaudit.readers.version_script: GNU ld version scripts and libvirt private fragments.
 
 GNU ld is the oracle: acceptance of every script (real and synthetic) is compared with
 ``ld --version-script``, the line ld names in a syntax error with ours, and the nodes,
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from elfaudit.errors import InputError, ScriptSyntaxError
+from elfaudit.base.errors import InputError, ScriptSyntaxError
 from elfaudit.model.script import VersionScript
-from elfaudit.symfile import (
+from elfaudit.readers.version_script import (
     ScriptMatcher,
     find_entry,
     is_private_fragment,

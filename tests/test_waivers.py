@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from elfaudit.errors import ProfileError
+from elfaudit.base.errors import ProfileError
 from elfaudit.model.report import Finding, Severity
-from elfaudit.waivers import Waiver, apply_waivers, describe, load_waivers, parse_waivers
+from elfaudit.policy.waivers import Waiver, apply_waivers, describe, load_waivers, parse_waivers
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "elfaudit" / "data" / "waivers" / "libvirt.json"
@@ -187,7 +187,7 @@ def test_unknown_rule_and_unreadable_files(tmp_path: Path) -> None:
 
 
 def test_shipped_libvirt_waivers() -> None:
-    from elfaudit.rules import BY_ID
+    from elfaudit.policy.rules import BY_ID
 
     everything = load_waivers(SHIPPED)
     assert all(w.rule in BY_ID for w in everything)
@@ -212,7 +212,7 @@ def test_shipped_libvirt_waivers() -> None:
 
 
 def _nodes(path: Path) -> dict[str, set[str]]:
-    symfile = pytest.importorskip("elfaudit.symfile")
+    symfile = pytest.importorskip("elfaudit.readers.version_script")
     script = symfile.parse_script(str(path))
     return {n.name: {e.pattern for e in n.globals} for n in script.nodes if n.name}
 

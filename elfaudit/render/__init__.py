@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from elfaudit.datafiles import read_data
+from elfaudit.base.datafiles import read_data
 
 if TYPE_CHECKING:
     from elfaudit.model.abi import LibraryABI
@@ -90,7 +90,7 @@ def render_report(report: Report, fmt: str, *, verbose: bool = False) -> str:
 def render_dump(abis: Sequence[LibraryABI], fmt: str, *, imports: bool = False) -> str:
     """Render what libraries export as ``fmt`` (one of :data:`DUMP_FORMATS`).
 
-    ``json`` is the snapshot document (:func:`elfaudit.snapshot.dump_document`);
+    ``json`` is the snapshot document (:func:`elfaudit.readers.snapshot.dump_document`);
     ``imports`` adds the undefined symbols each library expects.
     """
     if fmt == "text":
@@ -98,7 +98,7 @@ def render_dump(abis: Sequence[LibraryABI], fmt: str, *, imports: bool = False) 
 
         return render_dump_text(abis, imports=imports)
     if fmt == "json":
-        from elfaudit.snapshot import dump_document
+        from elfaudit.readers.snapshot import dump_document
 
         return dumps_json(dump_document(abis, imports=imports))
     raise ValueError(f"unknown dump format {fmt!r} (choose from {', '.join(DUMP_FORMATS)})")
@@ -122,7 +122,7 @@ def load_schema(name: str) -> dict[str, Any]:
 def dumps_json(doc: object) -> str:
     """Serialise a document the one way every JSON output uses: sorted keys, indented, one
     line per flat record (a symbol, a finding), ``\\n`` at the end."""
-    from elfaudit.jsonio import dump_json
+    from elfaudit.base.jsonio import dump_json
 
     return dump_json(doc, width=None, default=_json_default)
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from elfaudit.model.report import Finding, Report, Severity
-from elfaudit.rules import BY_ID, RuleSpec
+from elfaudit.policy.rules import BY_ID, RuleSpec
 
 #: Rule families in the order reports list them (``RuleSpec.family``).
 FAMILIES: tuple[str, ...] = ("script", "compare", "package", "graph", "api", "symbols-file")

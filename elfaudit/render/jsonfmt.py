@@ -3,7 +3,7 @@
 Serialised like every JSON output (:func:`elfaudit.render.dumps_json`: sorted keys,
 two-space indent, trailing newline); its JSON Schema ships as
 ``elfaudit/data/report-schema.json``. The dump document (``elfaudit-dump``,
-``dump-schema.json``) is :func:`elfaudit.snapshot.dump_document`, written by
+``dump-schema.json``) is :func:`elfaudit.readers.snapshot.dump_document`, written by
 :func:`elfaudit.render.render_dump`.
 """
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from elfaudit.errors import GraphError
+from elfaudit.base.errors import GraphError
 from elfaudit.model.tags import release_key
 
 if TYPE_CHECKING:
-    from elfaudit.releases import ReleaseGraph
+    from elfaudit.graph.dag import ReleaseGraph
 
 
 LANE_IN = 0.45  # inches between two rows of the release DAG
@@ -65,10 +65,10 @@ def plot_release_graph(graph: ReleaseGraph, path: str, *, title: str | None = No
     if len(graph) == 0:
         raise GraphError(path, "the release graph is empty: nothing to plot")
     try:
-        import matplotlib
+        import matplotlib  # noqa: TID251 - its home
 
         matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt  # noqa: TID251 - its home
     except ImportError:
         raise GraphError(path, "plotting needs matplotlib (pip install 'elfaudit[plot]')") from None
 
@@ -151,7 +151,7 @@ def _draw_dag(
     step: int,
     n: int,
 ) -> None:
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # noqa: TID251 - its home
 
     palette = plt.get_cmap("tab10")
     for r in order:
@@ -220,7 +220,7 @@ def _draw_size(
     first: bool,
 ) -> None:
     """One library's public symbol count per release, drawn along the graph's edges."""
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # noqa: TID251 - its home
 
     color = plt.get_cmap("Dark2")(i % 8)
     pts: dict[str, int] = {}

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from elfaudit import symfile
 from elfaudit.model.abi import LibraryABI, Symbol
 from elfaudit.model.report import Finding, NodeClass, Severity
 from elfaudit.model.script import Location, ScriptNode, VersionScript
 from elfaudit.model.tags import VersionTag
-from elfaudit.profiles import FindingSink, Profile, RuleLike
-from elfaudit.rules import Rule
+from elfaudit.policy.profiles import FindingSink, Profile, RuleLike
+from elfaudit.policy.rules import Rule
+from elfaudit.readers import version_script as symfile
 
 
 class _Collector(FindingSink):

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol
 
-from elfaudit.datafiles import data_path, read_data
-from elfaudit.errors import ProfileError
+from elfaudit.base.datafiles import data_path, read_data
+from elfaudit.base.errors import ProfileError
 from elfaudit.model.report import Finding, NodeClass, Severity
 from elfaudit.model.script import Location
 
@@ -107,7 +107,7 @@ class FindingSink:
 
 
 class RuleLike(Protocol):
-    """What a sink needs of a rule (``elfaudit.rules.Rule`` members)."""
+    """What a sink needs of a rule (``elfaudit.policy.rules.Rule`` members)."""
 
     @property
     def id(self) -> str: ...

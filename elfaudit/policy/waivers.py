@@ -34,8 +34,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from elfaudit.errors import ProfileError
-from elfaudit.jsonio import json_kind
+from elfaudit.base.errors import ProfileError
+from elfaudit.base.jsonio import json_kind
 from elfaudit.model.report import Finding
 
 FORMAT = "elfaudit-waivers"

@@ -19,21 +19,11 @@ from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 
-from elfaudit.check import chain_breaks
-from elfaudit.errors import ElfauditError, NoLibrariesError, one_line
-from elfaudit.model.abi import LibraryABI
+from elfaudit.analysis.self_check import self_check
+from elfaudit.base.errors import ElfauditError, NoLibrariesError, one_line
+from elfaudit.commands.waiving import WaiverOptions, apply_waivers
 from elfaudit.model.report import Finding, Problem, Report
-from elfaudit.profiles import FindingSink, Profile, profile_for
-from elfaudit.rules import Rule
-
-__all__ = [
-    "ScanItem",
-    "ScanResult",
-    "audit_path",
-    "expand_inputs",
-    "scan",
-    "self_check",
-]
+from elfaudit.policy.profiles import profile_for
 
 _PACKAGE_SUFFIXES = (".deb", ".udeb", ".ddeb", ".rpm")
 _ELF_MAGIC = b"\x7fELF"
@@ -73,53 +63,9 @@ class ScanResult:
         return Report(command, libs, self.findings, (), self.problems)
 
 
-# --------------------------------------------------------------------------- self check
-
-
-def self_check(abi: LibraryABI, profile: Profile) -> list[Finding]:
-    """Checks one library can pass alone, with no version script and no earlier release.
-
-    - ``symbol-unversioned``: exported without a version although the library defines nodes;
-    - ``symbol-not-default``: exported only as hidden ``name@NODE`` (new programs cannot link);
-    - ``script-chain-broken`` (profiles with ``chain``): in ``.gnu.version_d`` order, each
-      public or weak node inherits exactly the previous node of its prefix family (the first
-      of a family inherits nothing) and node names increase numerically.
-
-    Findings go through ``profile.adjust``: private nodes are exempt, weak nodes warn.
-    """
-    name = abi.name
-    sink = FindingSink(name, profile)
-    add = sink.add
-
-    if abi.versioned:
-        for s in abi.symbols:
-            if s.version is None:
-                add(
-                    Rule.SYMBOL_UNVERSIONED,
-                    None,
-                    f"{s.name} is exported without a version although {name} defines versions",
-                    s.name,
-                )
-    has_default = {s.name for s in abi.symbols if s.default and s.version is not None}
-    for s in abi.symbols:
-        if s.version is not None and not s.default and s.name not in has_default:
-            add(
-                Rule.SYMBOL_NOT_DEFAULT,
-                s.version,
-                f"{s.name} is exported only as {s.label} (hidden): new programs cannot link it",
-                s.name,
-            )
-    if profile.chain:
-        for node, message in chain_breaks(
-            [(v.name, v.parents) for v in abi.versions if not v.base], profile
-        ):
-            add(Rule.SCRIPT_CHAIN_BROKEN, node, message)
-    return sorted(sink.findings, key=lambda f: (f.rule, f.version or "", f.symbol or ""))
-
-
 def audit_path(path: str) -> ScanItem:
     """Default ``audit_one``: read every library ``path`` stands for and self-check each."""
-    from elfaudit.inputs import load_libraries
+    from elfaudit.readers.inputs import load_libraries
 
     try:
         libs = load_libraries(path)
@@ -152,7 +98,7 @@ def _is_elf(path: str) -> bool:
 
 
 def _looks_like_library(name: str) -> bool:
-    from elfaudit.packages import is_library_name
+    from elfaudit.readers.packages import is_library_name
 
     return is_library_name(name)
 
@@ -271,3 +217,35 @@ def scan(
                 item = ScanItem(inputs[i], problems=(Problem(inputs[i], why),))
             finished(i, item)
     return ScanResult(tuple(inputs), tuple(r for r in results if r is not None), workers)
+
+
+def run_scan(
+    paths: Sequence[str],
+    *,
+    jobs: int | None,
+    progress: Callable[[int, int, str], None] | None = None,
+    waivers: WaiverOptions = WaiverOptions(),
+) -> Report:
+    # A folder holding nothing to audit is a problem, not a clean scan (a wrong path in CI
+    # must not pass): expand each argument here, then scan the expanded inputs.
+    expanded: list[str] = []
+    empty: list[Problem] = []
+    for p in paths:
+        got = expand_inputs([p])
+        if not got:
+            empty.append(Problem(p, "no shared libraries or packages found in this directory"))
+        expanded.extend(got)
+    result = scan(expanded, jobs=jobs, progress=progress)
+    report = result.report("scan")
+    profiles = [profile_for(name) for name in sorted(set(report.libraries))]
+    applied, stale = apply_waivers(list(report.findings), profiles, waivers)
+    problems = tuple(empty) + report.problems
+    return Report(
+        "scan",
+        report.libraries,
+        applied,
+        problems=problems,
+        unused_waivers=stale,
+        # Not the worker count: the report must not depend on --jobs or on the machine.
+        extra={"inputs": len(result.inputs)},
+    )

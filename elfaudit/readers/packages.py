@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import IO, Any, NoReturn, Protocol
 
-from elfaudit.errors import PackageError
+from elfaudit.base.errors import PackageError
 
 ELF_MAGIC = b"\x7fELF"
 AR_MAGIC = b"!<arch>\n"
@@ -204,7 +204,7 @@ class _Budget:
             bomb = " (a compression bomb?)" if self.verb == "decompresses to" else ""
             raise _Refused(
                 f"{self.what} {self.verb} more than {self.limit} bytes{bomb};"
-                " see elfaudit.packages.Limits"
+                " see elfaudit.readers.packages.Limits"
             )
 
 
@@ -339,7 +339,7 @@ def _decompressor(raw: io.RawIOBase, method: str) -> _Reader:
     if method == "bz2":
         return _Blocks(src, bz2.BZ2Decompressor)
     if method == "zst":
-        import zstandard  # imported only for the packages that need it (7 ms)
+        import zstandard  # noqa: TID251 - its home; imported only for the packages that need it (7 ms)
 
         reader = zstandard.ZstdDecompressor().stream_reader(
             src, read_across_frames=True, closefd=False

@@ -6,13 +6,14 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from elfaudit.compare import compare_abi
+from elfaudit.analysis.compare import compare_abi
+from elfaudit.graph.dag import ReleaseGraph
+from elfaudit.graph.records import LibraryRecord
 from elfaudit.model.abi import LibraryABI
 from elfaudit.model.report import Finding, NodeClass, Severity
 from elfaudit.model.tags import VersionTag, release_key
-from elfaudit.profiles import FindingSink, Profile, profile_for
-from elfaudit.releases import LibraryRecord, ReleaseGraph
-from elfaudit.rules import Rule
+from elfaudit.policy.profiles import FindingSink, Profile, profile_for
+from elfaudit.policy.rules import Rule
 
 WaiverFn = Callable[[list[Finding], str], Sequence[Finding]]
 

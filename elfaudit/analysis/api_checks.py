@@ -1,4 +1,6 @@
-"""``api-*`` rules: what libvirt's shipped API description promises (see :mod:`elfaudit.apixml`).
+"""``api-*`` rules: what libvirt's shipped API description promises.
+
+The description is read by :mod:`elfaudit.readers.api_xml`.
 
 Two checks:
 
@@ -55,7 +57,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
-from elfaudit.apixml import (
+from elfaudit.base.errors import InputError
+from elfaudit.model.abi import LibraryABI
+from elfaudit.model.report import Finding, Severity
+from elfaudit.model.script import Location
+from elfaudit.policy.rules import Rule
+from elfaudit.readers.api_xml import (
     ApiDescription,
     ApiEnumValue,
     ApiField,
@@ -67,11 +74,6 @@ from elfaudit.apixml import (
     ApiVariable,
     normalize_type,
 )
-from elfaudit.errors import InputError
-from elfaudit.model.abi import LibraryABI
-from elfaudit.model.report import Finding, Severity
-from elfaudit.model.script import Location
-from elfaudit.rules import Rule
 
 __all__ = [
     "VERSION_MACROS",

@@ -1,4 +1,4 @@
-"""The library API behind the release-graph commands and `gate`.
+"""The release-graph commands: ``graph record|check|show|introduced|export|plot``.
 
 Which graph file is used, recording releases (locked, atomic), judging a build against
 its history, and the queries `graph show`, `graph introduced` and `graph export` answer.
@@ -9,17 +9,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from elfaudit.audit import WaiverOptions, apply_waivers, run_check, run_dump
-from elfaudit.datafiles import data_path
-from elfaudit.errors import InputError
-from elfaudit.inputs import load_libraries
+from elfaudit.base.datafiles import data_path
+from elfaudit.base.errors import InputError
+from elfaudit.commands.dump import run_dump
+from elfaudit.commands.waiving import WaiverOptions, apply_waivers
 from elfaudit.model.abi import LibraryABI
 from elfaudit.model.report import Finding, Report, Severity
-from elfaudit.profiles import Profile, profile_for
-from elfaudit.rules import Rule
+from elfaudit.policy.profiles import Profile, profile_for
+from elfaudit.policy.rules import Rule
+from elfaudit.readers.inputs import load_libraries
 
 if TYPE_CHECKING:
-    from elfaudit.releases import ReleaseGraph
+    from elfaudit.graph.dag import ReleaseGraph
 
 GRAPH_ENV = "ELFAUDIT_GRAPH"
 LOCAL_GRAPH = "elfaudit-graph.json"
@@ -51,7 +52,7 @@ def resolve_graph(option: str | None, *, for_write: bool = False) -> str:
 
 
 def load_graph(path: str, *, missing_ok: bool = False) -> ReleaseGraph:
-    from elfaudit.releases import ReleaseGraph
+    from elfaudit.graph.dag import ReleaseGraph
 
     return ReleaseGraph.load(path, missing_ok=missing_ok)
 
@@ -61,7 +62,7 @@ def infer_release(paths: Sequence[str]) -> str | None:
     debs = [p for p in paths if p.endswith(".deb")]
     if len(debs) != 1 or len(paths) != 1:
         return None
-    from elfaudit.packages import deb_metadata, debian_upstream
+    from elfaudit.readers.packages import deb_metadata, debian_upstream
 
     return debian_upstream(deb_metadata(debs[0]).get("Version", "")) or None
 
@@ -88,7 +89,7 @@ def run_graph_check(
     """A new build against every release before it in the graph."""
     from dataclasses import replace
 
-    from elfaudit.history import graph_check
+    from elfaudit.graph.judge import graph_check
 
     rel = _need_release(release, lib_paths)
     path = resolve_graph(graph_path)
@@ -122,7 +123,7 @@ def _libraries_gone(
     lib_paths: Sequence[str],
 ) -> list[Finding]:
     """A whole build (package or tree) that lacks a library its parent release shipped."""
-    from elfaudit.inputs import kind_of
+    from elfaudit.readers.inputs import kind_of
 
     if not any(kind_of(p) in ("package", "dir") for p in lib_paths):
         return []  # single libraries given: the others are simply not being judged
@@ -158,8 +159,8 @@ def record_release(
     """Add a release to a graph file (locked, atomic). Returns (graph path, release, parents)."""
     import os
 
-    from elfaudit.history import default_parents
-    from elfaudit.releases import ReleaseGraph
+    from elfaudit.graph.dag import ReleaseGraph
+    from elfaudit.graph.judge import default_parents
 
     rel = _need_release(release, lib_paths)
     libs = run_dump(lib_paths)
@@ -200,45 +201,8 @@ def record_release(
     return path, rel, chosen
 
 
-def run_gate(
-    lib_paths: Sequence[str],
-    script_paths: Sequence[str],
-    *,
-    release: str | None,
-    parents: Sequence[str] | None,
-    graph_path: str | None,
-    profile: str | None = None,
-    private_node: str | None = None,
-    waivers: WaiverOptions = WaiverOptions(),
-) -> Report:
-    """The release manager's one command: scripts check plus history check, one report."""
-    from dataclasses import replace
-
-    rel = _need_release(release, lib_paths)
-    opts = replace(waivers, release=waivers.release or rel)
-    checked = run_check(
-        lib_paths, script_paths, profile=profile, private_node=private_node, waivers=opts
-    )
-    history = run_graph_check(
-        lib_paths,
-        release=rel,
-        parents=parents,
-        graph_path=graph_path,
-        profile=profile,
-        waivers=opts,
-    )
-    stale = tuple(sorted(set(checked.unused_waivers) & set(history.unused_waivers)))
-    return Report(
-        "gate",
-        history.libraries,
-        checked.findings + history.findings,
-        unused_waivers=stale,
-        extra=dict(history.extra),
-    )
-
-
 def graph_show_table(graph_path: str | None, *, profile: str | None, fmt: str) -> str:
-    from elfaudit.history import graph_summary
+    from elfaudit.graph.judge import graph_summary
     from elfaudit.render import render_table
 
     path = resolve_graph(graph_path)
@@ -293,11 +257,11 @@ def introduced_from_nodes(
 ) -> tuple[str, bool]:
     """When a symbol was introduced, read from a binary's or script's node chain alone
     (``LIBVIRT_3.1.0`` -> 3.1.0), corrected by the profile's known late additions."""
-    from elfaudit.releases import introduced_by_nodes
+    from elfaudit.graph.node_chain import introduced_by_nodes
     from elfaudit.render import render_table
 
     if source.endswith((".syms", ".map", ".version", ".ver", ".lds")):
-        from elfaudit.symfile import parse_script
+        from elfaudit.readers.version_script import parse_script
 
         targets: list[tuple[str | None, object]] = [(library, parse_script(source))]
     else:
@@ -386,7 +350,7 @@ def late_additions(graph: ReleaseGraph | None, profile: Profile) -> dict[tuple[s
     """
     out = profile.late_additions_map()
     if graph is not None:
-        from elfaudit.history import upstream_version
+        from elfaudit.graph.judge import upstream_version
         from elfaudit.model.tags import release_key
 
         for (soname, symbol), rel in graph_late_additions(graph).items():

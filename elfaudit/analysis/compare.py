@@ -8,8 +8,8 @@ from operator import attrgetter
 
 from elfaudit.model.abi import DATA_TYPES, LibraryABI, Symbol
 from elfaudit.model.report import Finding, PrivateSummary
-from elfaudit.profiles import FindingSink, Profile
-from elfaudit.rules import Rule
+from elfaudit.policy.profiles import FindingSink, Profile
+from elfaudit.policy.rules import Rule
 
 
 @dataclass(frozen=True, slots=True)

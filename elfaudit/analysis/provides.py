@@ -25,8 +25,8 @@ from collections.abc import Sequence
 
 from elfaudit.model.abi import LibraryABI
 from elfaudit.model.report import Finding
-from elfaudit.profiles import Profile, profile_for
-from elfaudit.rules import Rule
+from elfaudit.policy.profiles import Profile, profile_for
+from elfaudit.policy.rules import Rule
 
 __all__ = ["compare_provides", "marker", "provides", "requires"]
 

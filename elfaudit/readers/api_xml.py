@@ -31,7 +31,7 @@ through :mod:`xml.etree.ElementTree`, for two reasons:
   deeper than the format uses are skipped without being stored, and the input size is
   capped, so memory stays bounded by what the file can hold.
 
-Anything unusable raises :class:`~elfaudit.errors.InputError` with one line naming the
+Anything unusable raises :class:`~elfaudit.base.errors.InputError` with one line naming the
 file (and the line when known).
 """
 
@@ -44,7 +44,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from xml.parsers import expat
 
-from elfaudit.errors import InputError
+from elfaudit.base.errors import InputError
 from elfaudit.model.script import Location
 
 __all__ = [

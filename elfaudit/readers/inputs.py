@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from elfaudit.errors import InputError, NoLibrariesError
+from elfaudit.base.errors import InputError, NoLibrariesError
 from elfaudit.model.abi import LibraryABI
 
 _PACKAGE_SUFFIXES = (".deb", ".udeb", ".ddeb", ".rpm")
@@ -30,7 +30,7 @@ def kind_of(path: str) -> str:
     head = _head(path)
     if path.endswith(_PACKAGE_SUFFIXES) or head.startswith((b"!<arch>\n", b"\xed\xab\xee\xdb")):
         return "package"
-    from elfaudit.snapshot import looks_like_snapshot
+    from elfaudit.readers.snapshot import looks_like_snapshot
 
     if looks_like_snapshot(head):
         return "snapshot"
@@ -40,21 +40,21 @@ def kind_of(path: str) -> str:
 def load_libraries(path: str | os.PathLike[str], *, digest: bool = True) -> list[LibraryABI]:
     """Every versioned shared library a path stands for, read into the model.
 
-    ``digest=False``: no ``sha256`` of ELF files (see :func:`elfaudit.elf.read_library`).
+    ``digest=False``: no ``sha256`` of ELF files (see :func:`elfaudit.readers.elf.read_library`).
 
     Raises :class:`InputError` (one line naming the file) when nothing usable is there.
     """
     p = os.fspath(path)
     kind = kind_of(p)
     if kind == "snapshot":
-        from elfaudit.snapshot import read_snapshot
+        from elfaudit.readers.snapshot import read_snapshot
 
         return read_snapshot(p)
     if kind == "elf":
-        from elfaudit.elf import read_library
+        from elfaudit.readers.elf import read_library
 
         return [read_library(p, digest=digest)]
-    from elfaudit.packages import find_libraries
+    from elfaudit.readers.packages import find_libraries
 
     found = find_libraries(p)
     if not found:
@@ -62,7 +62,7 @@ def load_libraries(path: str | os.PathLike[str], *, digest: bool = True) -> list
         raise NoLibrariesError(p, f"no shared libraries found in this {what}")
     # Imported only now: when two packages load on two threads, one thread imports the
     # ELF reader (pyelftools) while the other is still decompressing without the GIL.
-    from elfaudit.elf import read_library_bytes
+    from elfaudit.readers.elf import read_library_bytes
 
     libs = [read_library_bytes(item.data, item.origin, digest=digest) for item in found]
     return sorted(libs, key=lambda a: a.name)

@@ -20,7 +20,7 @@ counting the symbols with ``DT_GNU_HASH`` or ``DT_HASH``.
 
 Hostile input: every offset, size and count read from the file is checked against the bytes
 present before it is used, and every loop is bounded by what its table can hold.  Anything
-wrong raises :class:`~elfaudit.errors.ElfReadError` with one line naming the problem.
+wrong raises :class:`~elfaudit.base.errors.ElfReadError` with one line naming the problem.
 
 Names are decoded as UTF-8 with ``errors="backslashreplace"``: an invalid byte becomes the
 text ``\\xNN``.  Distinct byte strings stay distinct (symbol names never contain a
@@ -42,7 +42,7 @@ import types
 from collections.abc import Callable, Iterable
 from typing import Any, NoReturn
 
-from elfaudit.errors import ElfReadError, one_line
+from elfaudit.base.errors import ElfReadError, one_line
 from elfaudit.model.abi import (
     ImportedSymbol,
     LibraryABI,

@@ -39,7 +39,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from elfaudit.errors import InputError, ScriptSyntaxError
+from elfaudit.base.errors import InputError, ScriptSyntaxError
 from elfaudit.model.script import Location, ScriptEntry, ScriptNode, VersionScript
 
 __all__ = [

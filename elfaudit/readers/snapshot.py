@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from elfaudit.errors import SnapshotError
+from elfaudit.base.errors import SnapshotError
 from elfaudit.model.abi import ImportedSymbol, LibraryABI, Symbol, VersionDef, VersionNeed
 
 SCHEMA_VERSION = 1

@@ -1,0 +1,1 @@
+"""Analysis: raw findings from comparing model objects (no policy, no I/O of its own)."""

@@ -1,0 +1,1 @@
+"""The foundation every layer stands on: errors, file I/O, JSON, shipped data (stdlib only)."""

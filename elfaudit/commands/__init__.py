@@ -1,0 +1,1 @@
+"""The command API: what each CLI command calls; returns model objects, never text."""

@@ -1,0 +1,161 @@
+"""``compare``: two builds (files, snapshots, packages, trees) paired by SONAME, as a Report.
+
+Like every module of :mod:`elfaudit.commands`, inputs in and model objects out: the CLI
+only parses arguments, calls one of these and renders the result.
+"""
+
+from __future__ import annotations
+
+from elfaudit.commands.waiving import WaiverOptions, apply_waivers
+from elfaudit.model.abi import LibraryABI
+from elfaudit.model.report import Finding, PrivateSummary, Report, Severity
+from elfaudit.policy.profiles import Profile, profile_for
+from elfaudit.policy.rules import Rule
+from elfaudit.readers.inputs import kind_of, load_libraries
+
+
+def _private_node_of(abi: LibraryABI, prof: Profile) -> str | None:
+    """The private node the build generated: the binary's own private node, if any."""
+    nodes = [n for n in abi.node_names if prof.is_private(n)]
+    return nodes[-1] if nodes else None
+
+
+def pair_by_soname(
+    old: list[LibraryABI], new: list[LibraryABI]
+) -> tuple[list[tuple[LibraryABI, LibraryABI]], list[LibraryABI], list[LibraryABI]]:
+    """Pair libraries the way abipkgdiff does: by SONAME (one each: pair them anyway)."""
+    if len(old) == 1 and len(new) == 1:
+        return [(old[0], new[0])], [], []
+    new_by = {a.name: a for a in new}
+    pairs, gone = [], []
+    for o in old:
+        n = new_by.pop(o.name, None)
+        if n is None:
+            gone.append(o)
+        else:
+            pairs.append((o, n))
+    return pairs, gone, sorted(new_by.values(), key=lambda a: a.name)
+
+
+def compare_sets(
+    old: list[LibraryABI],
+    new: list[LibraryABI],
+    *,
+    profile: str | None = None,
+    show_private: bool = False,
+    provides: bool = False,
+) -> tuple[list[Finding], list[PrivateSummary], list[Profile]]:
+    """Pair the two sets by SONAME and compare each pair; libraries gone or new.
+
+    With ``provides`` (package-level inputs), also ``provides-removed`` for every RPM-style
+    capability the old set offered and the new one does not.
+    """
+    from elfaudit.analysis.compare import compare_abi
+
+    pairs, gone, added = pair_by_soname(old, new)
+    findings: list[Finding] = []
+    private: list[PrivateSummary] = []
+    profiles: list[Profile] = []
+    for o, n in pairs:
+        prof = profile_for(n.soname, profile)
+        profiles.append(prof)
+        result = compare_abi(o, n, prof, show_private=show_private)
+        findings.extend(result.findings)
+        if result.private is not None:
+            private.append(result.private)
+    findings.extend(
+        Finding(
+            Rule.LIBRARY_REMOVED.id,
+            Severity.ERROR,
+            o.name,
+            None,
+            None,
+            f"{o.name} is in the old set but not in the new one",
+        )
+        for o in gone
+    )
+    findings.extend(
+        Finding(
+            Rule.LIBRARY_ADDED.id,
+            Severity.INFO,
+            n.name,
+            None,
+            None,
+            f"{n.name} is new in the new set",
+        )
+        for n in added
+    )
+    if provides:
+        from elfaudit.analysis.provides import compare_provides
+
+        forced = profile_for(None, profile) if profile else None
+        findings.extend(compare_provides(old, new, profile=forced))
+    return findings, private, profiles
+
+
+def load_pair(old_path: str, new_path: str) -> tuple[list[LibraryABI], list[LibraryABI]]:
+    """Both sides at once: unpacking a package is mostly xz/zstd/zlib work, which runs
+    without the GIL, so OLD on a worker thread and NEW on this one use both cores.
+
+    An error on either side is raised here; when both fail, OLD's (the first argument).
+    No digests: a comparison never shows them.
+    """
+    if "package" not in (kind_of(old_path), kind_of(new_path)):
+        return load_libraries(old_path, digest=False), load_libraries(new_path, digest=False)
+    import threading  # not concurrent.futures: its import (with logging) costs 10 ms
+
+    result: list[LibraryABI] = []
+    failure: list[BaseException] = []
+
+    def load_old() -> None:
+        try:
+            result.extend(load_libraries(old_path, digest=False))
+        except BaseException as exc:  # re-raised in the caller's thread below
+            failure.append(exc)
+
+    worker = threading.Thread(target=load_old, name="elfaudit-load-old", daemon=True)
+    worker.start()
+    try:
+        new = load_libraries(new_path, digest=False)
+    except BaseException:
+        worker.join()
+        if failure:
+            raise failure[0] from None
+        raise
+    worker.join()
+    if failure:
+        raise failure[0]
+    return result, new
+
+
+def run_compare(
+    old_path: str,
+    new_path: str,
+    *,
+    profile: str | None = None,
+    show_private: bool = False,
+    waivers: WaiverOptions = WaiverOptions(),
+) -> Report:
+    """Release to release (files, snapshots, packages or trees; paired by SONAME)."""
+    from elfaudit.readers.inputs import kind_of
+
+    old, new = load_pair(old_path, new_path)
+    # Packages and trees (or several libraries) are judged as rpm sees them too: Provides.
+    package_level = (
+        len(old) > 1
+        or len(new) > 1
+        or any(kind_of(p) in ("package", "dir") for p in (old_path, new_path))
+    )
+    findings, private, profiles = compare_sets(
+        old, new, profile=profile, show_private=show_private, provides=package_level
+    )
+    applied, stale = apply_waivers(findings, profiles, waivers)
+    names = sorted({a.name for a in old} | {a.name for a in new})
+    return Report(
+        "compare",
+        tuple(names),
+        applied,
+        tuple(private),
+        unused_waivers=stale,
+        extra={"old": old_path, "new": new_path},
+    )

@@ -1,0 +1,1 @@
+"""The release graph: records, the DAG, its storage, judging a build against ancestors."""
