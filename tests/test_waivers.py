@@ -114,7 +114,6 @@ def test_load_valid_file_and_describe(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "expect"),
     [
-        pytest.param("{", "invalid JSON at line 1", id="truncated"),
         pytest.param("[]", "expected a JSON object", id="list"),
         pytest.param({**doc(), "format": "elfaudit-profile"}, "'format' must be", id="format"),
         pytest.param({**doc(), "format_version": 2}, "unsupported format_version", id="version"),
@@ -171,13 +170,17 @@ def test_unknown_rule_and_unreadable_files(tmp_path: Path) -> None:
     assert len(load_waivers(path)) == 1  # without a rule list any id is accepted
     with pytest.raises(ProfileError, match="unknown rule 'symbol-added-to-old-node'"):
         load_waivers(path, known_rules={RULE})
-    with pytest.raises(ProfileError, match="no such waivers file"):
+    # file-level problems: fileio's one wording (tests/test_fileio.py has every loader)
+    with pytest.raises(ProfileError, match=r"missing\.json: no such file$"):
         load_waivers(tmp_path / "missing.json")
-    with pytest.raises(ProfileError, match="is a directory"):
+    with pytest.raises(ProfileError, match=r": is a directory$"):
         load_waivers(tmp_path)
     bad = tmp_path / "bin.json"
     bad.write_bytes(b"\xff\xfe")
-    with pytest.raises(ProfileError, match="not UTF-8"):
+    with pytest.raises(ProfileError, match=r"bin\.json:1: not UTF-8 text \(byte 0xff\)$"):
+        load_waivers(bad)
+    bad.write_text("{")
+    with pytest.raises(ProfileError, match=r"bin\.json:1: invalid JSON: Expecting property"):
         load_waivers(bad)
     with pytest.raises(ProfileError, match="expected a JSON object"):
         parse_waivers([], "inline")

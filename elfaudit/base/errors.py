@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 
-def one_line(exc: BaseException) -> str:
-    """An exception's text on one line (whitespace runs collapsed), or its type's name
-    when it has none: for messages that must stay a single line."""
-    return " ".join(str(exc).split()) or type(exc).__name__
+def one_line(what: BaseException | str, empty: str | None = None) -> str:
+    """An exception's (or a string's) text on one line, whitespace runs collapsed: for
+    messages that must stay a single line.
+
+    When the text is empty: ``empty`` if given (``""`` keeps it empty), else the
+    exception type's name (``""`` for a string).
+    """
+    text = " ".join(str(what).split())
+    if text:
+        return text
+    if empty is not None:
+        return empty
+    return type(what).__name__ if isinstance(what, BaseException) else ""
 
 
 class ElfauditError(Exception):
@@ -18,7 +27,18 @@ class ElfauditError(Exception):
 
 
 class InputError(ElfauditError):
-    """A file given to elfaudit cannot be used."""
+    """A file given to elfaudit cannot be used: ``<path>: <reason>``, or
+    ``<path>:<line>: <reason>`` when the line is known."""
+
+    def __init__(self, path: str, reason: str, line: int | None = None) -> None:
+        super().__init__(f"{path}: {reason}" if line is None else f"{path}:{line}: {reason}")
+        self.path = path
+        self.reason = reason
+        self.line = line
+
+
+class OutputError(ElfauditError):
+    """A file elfaudit was asked to write (``-o``, a lock) cannot be written."""
 
     def __init__(self, path: str, reason: str) -> None:
         super().__init__(f"{path}: {reason}")

@@ -1,66 +1,295 @@
-"""Files: atomic replacement and exclusive locks (stdlib only)."""
+"""The one home of file I/O (stdlib only): reading inputs, atomic writes, locks.
+
+Reading. Every text or JSON input (release graph, profile, waivers, snapshot, symbols
+file, version script) is read by :func:`read_bytes` / :func:`read_text` /
+:func:`read_json`, so a problem is worded one way whichever loader met it:
+
+============================  ================================================
+``<file>: no such file``      missing
+``<file>: is a directory``    a directory where a file was expected
+``<file>: permission denied`` not readable
+``<file>: too large ...``     more than ``limit`` bytes (default 512 MiB)
+``<file>: cannot read: ...``  any other OS error (its strerror)
+``<file>:<line>: not UTF-8 text (byte 0x..)``
+``<file>:<line>: invalid JSON: <what>``
+============================  ================================================
+
+Each loader passes its own error class (``error=GraphError``, ``ProfileError``...; any
+:class:`~elfaudit.base.errors.InputError`), so callers and exit codes stay the same.
+
+Writing. :func:`atomic_write` replaces a regular file atomically (temp file in the same
+directory, fsync, rename) or not at all; it never replaces anything else: a FIFO or a
+device is written into as a shell redirection would (``-o /dev/null`` works), a symlink
+is followed, a directory is an error. :func:`file_lock` holds an exclusive ``flock``.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
+import secrets
 import stat
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
-from elfaudit.base.errors import GraphError
+from elfaudit.base.errors import ElfauditError, InputError, OutputError, one_line
 
-# --------------------------------------------------------------------------- files
+__all__ = [
+    "MAX_INPUT_BYTES",
+    "MISSING",
+    "atomic_write",
+    "decode_text",
+    "file_lock",
+    "parse_json",
+    "read_bytes",
+    "read_json",
+    "read_problem",
+    "read_text",
+]
+
+MAX_INPUT_BYTES = 512 * 1024 * 1024
+"""The default size limit of one text or JSON input (the shipped graph is 73 kB)."""
+
+WriteError = Callable[[str, str], ElfauditError]
+
+# --------------------------------------------------------------------------- reading
 
 
-def atomic_write(path: str, data: bytes) -> None:
-    """Replace ``path`` with ``data`` atomically; on any failure the old file is untouched.
+def read_problem(exc: OSError) -> str:
+    """The one wording of an OS error met while reading a file."""
+    if isinstance(exc, FileNotFoundError):
+        return "no such file"
+    if isinstance(exc, IsADirectoryError):
+        return "is a directory"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return f"cannot read: {one_line(exc.strerror or exc)}"
 
-    The new file keeps the old one's permission bits (or gets 0666 & ~umask).
+
+def _too_large(limit: int) -> str:
+    return f"too large (more than {limit} bytes)"
+
+
+def read_bytes(
+    path: str | os.PathLike[str],
+    *,
+    error: type[InputError] = InputError,
+    limit: int = MAX_INPUT_BYTES,
+) -> bytes:
+    """The whole file, at most ``limit`` bytes; any problem is an ``error``."""
+    p = os.fspath(path)
+    try:
+        with open(p, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if stat.S_ISDIR(st.st_mode):  # not on Linux (open fails), but elsewhere
+                raise error(p, "is a directory")
+            if stat.S_ISREG(st.st_mode) and st.st_size > limit:
+                raise error(p, _too_large(limit))
+            data = fh.read(limit + 1)  # a FIFO or a growing file has no size to check
+    except OSError as exc:
+        raise error(p, read_problem(exc)) from None
+    if len(data) > limit:
+        raise error(p, _too_large(limit))
+    return data
+
+
+def decode_text(data: bytes, path: str, *, error: type[InputError] = InputError) -> str:
+    """``data`` as UTF-8; otherwise ``<path>:<line>: not UTF-8 text (byte 0x..)``."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise error(path, f"not UTF-8 text (byte 0x{data[exc.start]:02x})", line) from None
+
+
+def read_text(
+    path: str | os.PathLike[str],
+    *,
+    error: type[InputError] = InputError,
+    limit: int = MAX_INPUT_BYTES,
+) -> str:
+    """A UTF-8 text file (:func:`read_bytes` then :func:`decode_text`)."""
+    p = os.fspath(path)
+    return decode_text(read_bytes(p, error=error, limit=limit), p, error=error)
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise _DuplicateKey(k)
+        out[k] = v
+    return out
+
+
+def parse_json(
+    text: str, path: str, *, error: type[InputError] = InputError, unique_keys: bool = False
+) -> Any:
+    """``text`` as JSON; otherwise ``<path>:<line>: invalid JSON: <what>``.
+
+    With ``unique_keys`` a key given twice in one object is an error too (the json
+    module would keep the last one silently).
     """
-    directory = os.path.dirname(os.path.abspath(path))
     try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
+        return json.loads(text, object_pairs_hook=_unique_keys if unique_keys else None)
+    except json.JSONDecodeError as exc:
+        raise error(path, f"invalid JSON: {exc.msg}", exc.lineno) from None
+    except _DuplicateKey as exc:
+        raise error(
+            path, f"invalid JSON: key {exc.args[0]!r} appears twice in one object"
+        ) from None
+    except RecursionError:
+        raise error(path, "invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer with more digits than int() accepts
+        raise error(path, f"invalid JSON: {one_line(exc)}") from None
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+"""What :func:`read_json` returns with ``missing_ok`` for a file that does not exist
+(``None`` would be a file holding ``null``)."""
+
+
+def read_json(
+    path: str | os.PathLike[str],
+    *,
+    error: type[InputError] = InputError,
+    limit: int = MAX_INPUT_BYTES,
+    unique_keys: bool = False,
+    missing_ok: bool = False,
+) -> Any:
+    """A JSON file, parsed; any problem is an ``error`` worded as the module says.
+
+    With ``missing_ok`` a file that does not exist is :data:`MISSING`, not an error.
+    """
+    p = os.fspath(path)
+    try:
+        data = read_bytes(p, error=error, limit=limit)
+    except InputError:
+        if missing_ok and not os.path.lexists(p):
+            return MISSING
+        raise
+    return parse_json(decode_text(data, p, error=error), p, error=error, unique_keys=unique_keys)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _cannot_write(exc: OSError) -> str:
+    return f"cannot write: {one_line(exc.strerror or exc)}"
+
+
+def _temp_in(directory: str, base: str) -> tuple[str, int]:
+    """Create ``.<base>.<random>.tmp`` exclusively, mode 0666 less the umask."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+    for _ in range(100):
+        tmp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
+        try:
+            return tmp, os.open(tmp, flags, 0o666)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name in {directory}")
+
+
+def atomic_write(
+    path: str | os.PathLike[str], data: bytes | str, *, error: WriteError = OutputError
+) -> None:
+    """Write ``data`` (``str`` is UTF-8) to ``path``; any problem is an ``error``
+    worded ``<path>: cannot write: <why>`` (or ``<path>: is a directory``).
+
+    * a regular file (or a new one) is replaced atomically: a temp file in the same
+      directory, fsync, rename over, fsync the directory. On any failure, even an
+      exception that is not an OSError (KeyboardInterrupt), the temp file is removed
+      and the old file is untouched. A new file gets 0666 less the umask (and the
+      directory's default ACL); an existing one keeps its mode (and owner, when allowed);
+    * a symlink is followed: its target is replaced, the link stays;
+    * a FIFO, a character or block device is opened and written into, never replaced
+      (``-o /dev/null`` leaves the device node as it was);
+    * a directory is an error.
+    """
+    p = os.fspath(path)
+    blob = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    target = os.path.realpath(p)
+    try:
+        st: os.stat_result | None = os.stat(target)
     except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
+        st = None
     except OSError as exc:
-        raise GraphError(path, f"cannot write: {exc.strerror or exc}") from None
-    base = os.path.basename(path)
+        raise error(p, _cannot_write(exc)) from None
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise error(p, "is a directory")
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        _write_into(p, target, blob, error)
+        return
+    directory, base = os.path.split(target)
+    tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise GraphError(path, f"cannot write: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        tmp, fd = _temp_in(directory, base)
+        try:
+            if st is not None:
+                os.fchmod(fd, stat.S_IMODE(st.st_mode))
+                if (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
+                    with contextlib.suppress(OSError):
+                        os.fchown(fd, st.st_uid, st.st_gid)
+            _write_all(fd, blob)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+        tmp = None
     except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         if isinstance(exc, OSError):
-            raise GraphError(path, f"cannot write: {exc.strerror or exc}") from None
+            raise error(p, _cannot_write(exc)) from None
         raise
     with contextlib.suppress(OSError):
-        dfd = os.open(directory, os.O_RDONLY)
+        dfd = os.open(directory or ".", os.O_RDONLY)
         try:
             os.fsync(dfd)
         finally:
             os.close(dfd)
 
 
+def _write_into(path: str, target: str, blob: bytes, error: WriteError) -> None:
+    """Write into a FIFO or a device the way ``> path`` would: no temp file, no rename."""
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
+        try:
+            _write_all(fd, blob)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise error(path, _cannot_write(exc)) from None
+
+
+# --------------------------------------------------------------------------- locks
+
+
 @contextlib.contextmanager
-def file_lock(lock_path: str) -> Iterator[None]:
+def file_lock(lock_path: str, *, error: WriteError = OutputError) -> Iterator[None]:
     """Hold an exclusive ``flock`` on ``lock_path`` (created if needed) for the block."""
     try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
     except OSError as exc:
-        raise GraphError(lock_path, f"cannot lock: {exc.strerror or exc}") from None
+        raise error(lock_path, f"cannot lock: {one_line(exc.strerror or exc)}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

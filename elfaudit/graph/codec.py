@@ -91,19 +91,6 @@ _SCALARS = (str, int, float, bool, type(None))
 # --------------------------------------------------------------------------- decoding
 
 
-class _DuplicateKey(ValueError):
-    pass
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise _DuplicateKey(k)
-        out[k] = v
-    return out
-
-
 def _corrupt(path: str, what: str) -> GraphError:
     return GraphError(path, f"corrupt release graph: {what}")
 

@@ -60,7 +60,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
-import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
@@ -69,13 +68,11 @@ from typing import Any
 import networkx as nx  # noqa: TID251 - networkx lives here only
 
 from elfaudit.base.errors import GraphError
-from elfaudit.base.fileio import atomic_write, file_lock
+from elfaudit.base.fileio import MISSING, atomic_write, file_lock, read_json
 from elfaudit.base.jsonio import dump_json
 from elfaudit.graph.codec import (
     _corrupt,
-    _DuplicateKey,
     _encode_library,
-    _no_duplicate_keys,
     decode_releases,
 )
 from elfaudit.graph.node_chain import _node_key
@@ -416,27 +413,9 @@ class ReleaseGraph:
     def load(cls, path: str | os.PathLike[str], *, missing_ok: bool = False) -> ReleaseGraph:
         """Read a graph file. A missing file is an empty graph only with ``missing_ok``."""
         p = os.fspath(path)
-        try:
-            with open(p, "rb") as fh:
-                data = fh.read()
-        except FileNotFoundError:
-            if missing_ok:
-                return cls(p)
-            raise GraphError(p, "no such release graph") from None
-        except IsADirectoryError:
-            raise GraphError(p, "is a directory, not a release graph") from None
-        except OSError as exc:
-            raise GraphError(p, f"cannot read: {exc.strerror or exc}") from None
-        try:
-            doc = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
-        except UnicodeDecodeError:
-            raise _corrupt(p, "not UTF-8 text") from None
-        except json.JSONDecodeError as exc:
-            raise _corrupt(p, f"invalid JSON at line {exc.lineno}: {exc.msg}") from None
-        except _DuplicateKey as exc:
-            raise _corrupt(p, f"key {exc.args[0]!r} appears twice in one object") from None
-        except (ValueError, RecursionError):
-            raise _corrupt(p, "invalid JSON") from None
+        doc = read_json(p, error=GraphError, unique_keys=True, missing_ok=missing_ok)
+        if doc is MISSING:
+            return cls(p)
         return cls.from_json(doc, p)
 
     def save(self, path: str | os.PathLike[str] | None = None) -> None:
@@ -447,7 +426,7 @@ class ReleaseGraph:
         p = os.fspath(path) if path is not None else self.path
         if p == MEMORY:
             raise GraphError(p, "no file to save the release graph to")
-        atomic_write(p, self.dumps().encode("utf-8"))
+        atomic_write(p, self.dumps(), error=GraphError)
         self.path = p
 
     @classmethod
@@ -462,7 +441,7 @@ class ReleaseGraph:
         The lock file is left in place (removing it would race with waiting writers).
         """
         p = os.fspath(path)
-        with file_lock(p + ".lock"):
+        with file_lock(p + ".lock", error=GraphError):
             graph = cls.load(p, missing_ok=missing_ok)
             yield graph
             graph.save(p)

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from elfaudit.base.datafiles import data_path, read_data
 from elfaudit.base.errors import ProfileError
+from elfaudit.base.fileio import read_json
 from elfaudit.model.report import Finding, NodeClass, Severity
 from elfaudit.model.script import Location
 
@@ -203,18 +204,7 @@ def parse_profile(doc: Any, source: str) -> Profile:
 
 
 def _load_file(path: str) -> Profile:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except OSError as exc:
-        raise ProfileError(path, exc.strerror or str(exc)) from exc
-    except UnicodeDecodeError as exc:
-        raise _fail(path, f"not UTF-8 text ({exc.reason})") from exc
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _fail(path, f"not valid JSON (line {exc.lineno}: {exc.msg})") from exc
-    return parse_profile(doc, path)
+    return parse_profile(read_json(path, error=ProfileError), path)
 
 
 @cache

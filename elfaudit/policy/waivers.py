@@ -28,13 +28,13 @@ matched nothing are returned so that stale ones can be reported and removed.
 from __future__ import annotations
 
 import fnmatch
-import json
 import os
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from elfaudit.base.errors import ProfileError
+from elfaudit.base.fileio import read_json
 from elfaudit.base.jsonio import json_kind
 from elfaudit.model.report import Finding
 
@@ -205,21 +205,4 @@ def load_waivers(
 ) -> tuple[Waiver, ...]:
     """Read and validate a waivers file; any problem is a :class:`ProfileError`."""
     p = os.fspath(path)
-    try:
-        with open(p, "rb") as fh:
-            data = fh.read()
-    except FileNotFoundError:
-        raise ProfileError(p, "no such waivers file") from None
-    except IsADirectoryError:
-        raise ProfileError(p, "is a directory, not a waivers file") from None
-    except OSError as exc:
-        raise ProfileError(p, f"cannot read: {exc.strerror or exc}") from None
-    try:
-        doc = json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise _fail(p, "not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise _fail(p, f"invalid JSON at line {exc.lineno}: {exc.msg}") from None
-    except (ValueError, RecursionError):
-        raise _fail(p, "invalid JSON") from None
-    return parse_waivers(doc, p, known_rules)
+    return parse_waivers(read_json(p, error=ProfileError), p, known_rules)

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from elfaudit.base.errors import InputError
+from elfaudit.base.fileio import read_text
 from elfaudit.model.script import Location
 
 _MAX_INCLUDE_DEPTH = 16
@@ -321,14 +322,11 @@ class _Parser:
             raise self._fail(path, lineno, f"#include nested deeper than {_MAX_INCLUDE_DEPTH}")
         target = os.path.join(os.path.dirname(path), name)
         try:
-            with open(target, encoding="utf-8") as fh:
-                text = fh.read()
-        except OSError as exc:
-            raise self._fail(
-                path, lineno, f"cannot read included file {target}: {exc.strerror or exc}"
-            ) from exc
-        except UnicodeDecodeError as exc:
-            raise InputError(target, f"not UTF-8 text ({exc.reason})") from exc
+            text = read_text(target)
+        except InputError as exc:
+            if exc.line is not None:  # a line of the included file: that file names it
+                raise
+            raise self._fail(path, lineno, f"cannot read included file {exc.message}") from None
         self.parse(text, target, tags, depth + 1)
 
 
@@ -479,11 +477,5 @@ def parse_symbols_file(text: str, path: str) -> SymbolsFile:
 def load_symbols_file(path: str | os.PathLike[str]) -> SymbolsFile:
     """Read and parse the symbols file at ``path``."""
     p = os.fspath(path)
-    try:
-        with open(p, encoding="utf-8") as fh:
-            text = fh.read()
-    except OSError as exc:
-        raise InputError(p, exc.strerror or str(exc)) from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(p, f"not UTF-8 text ({exc.reason})") from exc
-    return parse_symbols_file(text, p)
+    return parse_symbols_file(read_text(p), p)
+

@@ -6,12 +6,12 @@ A snapshot can stand in for the ELF file everywhere a library is accepted
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from elfaudit.base.errors import SnapshotError
+from elfaudit.base.fileio import read_json
 from elfaudit.model.abi import ImportedSymbol, LibraryABI, Symbol, VersionDef, VersionNeed
 
 SCHEMA_VERSION = 1
@@ -177,13 +177,7 @@ def looks_like_snapshot(head: bytes) -> bool:
 def read_snapshot(path: str | os.PathLike[str]) -> list[LibraryABI]:
     """Read a ``dump --format json`` document (one or several libraries)."""
     p = os.fspath(path)
-    try:
-        with open(p, encoding="utf-8") as fh:
-            doc = json.loads(fh.read())
-    except OSError as exc:
-        raise SnapshotError(p, exc.strerror or str(exc)) from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SnapshotError(p, f"not a valid JSON snapshot ({exc})") from exc
+    doc = read_json(p, error=SnapshotError)
     try:
         if not isinstance(doc, dict) or doc.get("kind") != KIND:
             raise ValueError(f'not an elfaudit dump (expected "kind": "{KIND}")')

@@ -39,6 +39,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from elfaudit.base import fileio
 from elfaudit.base.errors import InputError, ScriptSyntaxError
 from elfaudit.model.script import Location, ScriptEntry, ScriptNode, VersionScript
 
@@ -607,13 +608,7 @@ def parse_script_text(text: str, path: str, *, warnings: list[str] | None = None
 
 def read_text(path: str) -> str:
     """A script file as text; unreadable or non-UTF-8 files are InputError."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except UnicodeDecodeError as exc:
-        raise InputError(path, f"not a text file (invalid UTF-8 at byte {exc.start})") from None
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+    return fileio.read_text(path)
 
 
 def parse_script(
