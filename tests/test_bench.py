@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "scripts" / "bench.py"
@@ -58,7 +62,7 @@ def test_startup_group_prints_the_table_and_saves_json(tmp_path: Path) -> None:
     for r in imports:
         # The import check is deterministic (which modules a dump loads), unlike timings: a
         # FAIL here is a heavy library pulled onto the dump path, and must fail the test.
-        assert r["status"] == "PASS", (r["measurement"], r["raw"]["heavy"])
+        assert (r["status"], r["exact"]) == ("PASS", True), (r["measurement"], r["raw"]["heavy"])
         assert "elfaudit" in r["raw"]["modules"]  # the import check saw the real process
 
 
@@ -78,3 +82,27 @@ def test_unknown_group_is_a_usage_error() -> None:
     done = run_bench("--only", "nosuchgroup")
     assert done.returncode == 2
     assert "nosuchgroup" in done.stderr
+
+
+def test_a_failed_import_check_exits_1_without_strict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A timing's FAIL exits 0 unless --strict (a busy machine); an import check's does not."""
+    spec = importlib.util.spec_from_file_location("elfaudit_bench", BENCH)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, bench)  # dataclasses look their module up
+    spec.loader.exec_module(bench)
+
+    def rows(status: str, exact: bool) -> Callable[[object], list[object]]:
+        return lambda _ctx: [bench.Row("startup", "check", status=status, exact=exact)]
+
+    argv = ["--only", "startup", "--python", "self", "--no-fetch", "--cache", str(tmp_path)]
+    for status, exact, code, strict_code in (
+        ("PASS", True, 0, 0),
+        ("FAIL", False, 0, 1),
+        ("FAIL", True, 1, 1),
+    ):
+        monkeypatch.setitem(bench.RUNNERS, "startup", rows(status, exact))
+        assert (bench.main(argv), bench.main([*argv, "--strict"])) == (code, strict_code)
+    assert "FAIL (exits 1 even without --strict): check" in capsys.readouterr().err

@@ -224,6 +224,42 @@ def test_reader_closing_the_pipe_early_is_quiet(workdir: Path) -> None:
     assert "Traceback" not in err and "Exception ignored" not in err, err
 
 
+def test_atexit_handlers_run_after_the_console_script(workdir: Path) -> None:
+    """The console script (``elfaudit.cli:run``, called as pip's generated script calls
+    it) ends with a normal interpreter exit: ``atexit`` handlers and ``weakref.finalize``
+    callbacks run after everything elfaudit wrote, and the exit status is still main's."""
+    code = "\n".join(
+        [
+            "import atexit, sys, weakref",
+            "from elfaudit.cli import run",
+            "class Held: pass",
+            "held = Held()",
+            "weakref.finalize(held, print, 'finalizer ran', flush=True)",
+            "atexit.register(print, 'atexit ran', flush=True)",
+            "sys.argv = ['elfaudit', *sys.argv[1:]]",
+            "sys.exit(run())",
+        ]
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("ELFAUDIT_GRAPH", "ELFAUDIT_DEBUG")}
+    for args, status in ((["dump", "--format", "json", "old.so"], 0), (["dump", "nosuch"], 1)):
+        proc = subprocess.run(
+            [sys.executable, "-c", code, *args],
+            capture_output=True,
+            text=True,
+            cwd=workdir,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+        assert proc.returncode == status, proc.stderr
+        written, _, handlers = proc.stdout.partition("atexit ran\n")
+        assert handlers == "finalizer ran\n", proc.stdout  # after all that elfaudit wrote
+        if status == 0:
+            assert json.loads(written)["kind"]
+        else:
+            assert (written, proc.stderr.count("\n")) == ("", 1), proc.stderr
+
+
 def test_help_lists_every_command(workdir: Path) -> None:
     proc = run_cli(["--help"], workdir)
     assert proc.returncode == 0

@@ -834,29 +834,59 @@ def test_header_only_files() -> None:
         _expect_reject(bytes(bad_data), "data encoding")
 
 
-def test_debugger_modules_pyelftools_imports_load_only_when_used() -> None:
-    """pdb and traceback (imported by pyelftools' construct, never used by elfaudit) stay
-    unloaded until something reads them, and then work as the real modules."""
-    code = "\n".join(
-        [
-            "import sys",
-            "import elfaudit.readers.elf",
-            "assert type(sys.modules['pdb']).__name__ == '_Deferred'",
-            "assert 'bdb' not in sys.modules and 'cmd' not in sys.modules",
-            "import traceback",
-            "try:",
-            "    raise ValueError('boom')",
-            "except ValueError:",
-            "    text = traceback.format_exc()",
-            "assert 'ValueError: boom' in text, text",
-            "assert type(sys.modules['traceback']).__name__ == 'module'",
-            "from pdb import Pdb",
-            "import pdb",
-            "assert pdb.Pdb is Pdb and Pdb.__module__ == 'pdb' and 'bdb' in sys.modules",
-            "from elftools.construct import debug",
-            "assert debug.pdb.Pdb is Pdb",
-            "print('ok')",
-        ]
+def _run_python(*lines: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", "\n".join(lines)], capture_output=True, text=True, check=False
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "ok\n", "")
+
+
+def test_importing_elf_leaves_no_stand_in_modules() -> None:
+    """pdb and traceback (imported by pyelftools' construct, never used by elfaudit) are
+    not loaded by ``import elfaudit.readers.elf``, and nothing stands in for them afterwards: the
+    import system finds and loads the real modules as usual."""
+    _run_python(
+        "import importlib.util, sys, types",
+        "import elfaudit.readers.elf",
+        "assert not {'pdb', 'traceback', 'bdb', 'cmd'} & set(sys.modules), sorted(sys.modules)",
+        "odd = [n for n, m in sys.modules.items() if type(m) is elfaudit.readers.elf._Deferred]",
+        "assert not odd, odd",
+        "spec = importlib.util.find_spec('pdb')",
+        "assert spec is not None and spec.name == 'pdb' and spec.origin.endswith('pdb.py')",
+        "import pdb",
+        "assert type(pdb) is types.ModuleType and pdb.__spec__.origin == spec.origin",
+        "assert pdb.Pdb.__module__ == 'pdb' and 'bdb' in sys.modules",
+        "print('ok')",
+    )
+
+
+def test_pyelftools_debugger_globals_load_the_real_modules_on_first_use() -> None:
+    """What is left of the stand-ins lives only in ``elftools.construct.debug``'s globals;
+    its first use imports the real module, the very one ``import`` gives everyone else."""
+    _run_python(
+        "import sys",
+        "import elfaudit.readers.elf",
+        "from elftools.construct import debug",
+        "assert type(debug.pdb) is elfaudit.readers.elf._Deferred",
+        "try:",
+        "    raise ValueError('boom')",
+        "except ValueError:",
+        "    text = ''.join(debug.traceback.format_exception(*sys.exc_info()))",
+        "assert 'ValueError: boom' in text, text",
+        "import traceback",
+        "assert debug.traceback.format_exception is traceback.format_exception",
+        "assert sys.modules['traceback'] is traceback",
+        "assert debug.pdb.post_mortem is sys.modules['pdb'].post_mortem",
+        "print('ok')",
+    )
+
+
+def test_a_debugger_module_loaded_before_elf_stays_the_real_one() -> None:
+    _run_python(
+        "import sys, traceback",
+        "import elfaudit.readers.elf",
+        "from elftools.construct import debug",
+        "assert debug.traceback is traceback and sys.modules['traceback'] is traceback",
+        "assert type(debug.pdb) is elfaudit.readers.elf._Deferred and 'pdb' not in sys.modules",
+        "print('ok')",
+    )

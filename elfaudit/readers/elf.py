@@ -54,31 +54,60 @@ from elfaudit.model.abi import (
 
 
 class _Deferred(types.ModuleType):
-    """Stands in for a standard module until something reads one of its attributes; then
-    imports the real module (which replaces this one in ``sys.modules``) and answers from
-    it, then and on every later access."""
+    """A module object that imports the real module on the first read of an attribute,
+    and answers from it then and on every later read.
+
+    Only :func:`_defer_debugger_modules` creates these, for the span of one import;
+    afterwards none is left in ``sys.modules``, so they live on solely as the ``pdb`` and
+    ``traceback`` globals of ``elftools.construct.debug``.
+    """
 
     def __getattr__(self, attr: str) -> Any:
         name = self.__name__
-        if sys.modules.get(name) is self:
-            sys.modules.pop(name, None)
+        if sys.modules.get(name) is self:  # read while the import below is still running
+            del sys.modules[name]
         return getattr(importlib.import_module(name), attr)
 
 
-def _defer_debugger_modules() -> None:
-    """pyelftools' vendored ``construct`` imports ``pdb`` and ``traceback`` when it loads,
-    for debugging helpers (``Probe``, ``Debugger``) elfaudit never uses. Loading them,
-    with ``cmd``, ``bdb``, ``code``, ``glob``, ``signal`` and ``textwrap``, cost 20 M
-    instructions (~4 ms) of every run. Where they are not loaded yet, :class:`_Deferred`
-    stand-ins take their place; the first real use loads them."""
-    for name in ("pdb", "traceback"):
-        if name not in sys.modules:
-            sys.modules[name] = _Deferred(name)
+def _defer_debugger_modules() -> dict[str, _Deferred]:
+    """Put stand-ins for ``pdb`` and ``traceback`` in ``sys.modules`` while pyelftools'
+    structure definitions import (see the ``try`` below); returns those it put there.
+
+    pyelftools (0.33) vendors ``construct``; its package ``__init__`` runs ``from .debug
+    import Probe, Debugger``, and ``elftools/construct/debug.py`` does ``import traceback``
+    and ``import pdb`` at module level. Nothing else in pyelftools names either module.
+    ``debug.py`` reads them in one place only, ``Debugger.handle_exc``
+    (``traceback.format_exception(...)`` and ``pdb.post_mortem(...)``), which runs only
+    inside a ``Debugger(...)`` construct that pyelftools never builds and elfaudit never
+    uses. Loading the two, with ``bdb``, ``cmd``, ``code``, ``codeop``, ``glob``,
+    ``signal`` and ``textwrap``, cost 20 M instructions (~4 ms) of every run.
+
+    So for the span of that one import, a :class:`_Deferred` takes the place of each of
+    the two not loaded yet, and ``debug.py`` binds that object as its global.
+    """
+    standins = {name: _Deferred(name) for name in ("pdb", "traceback") if name not in sys.modules}
+    sys.modules.update(standins)
+    return standins
 
 
-_defer_debugger_modules()
+def _restore_debugger_modules(standins: dict[str, _Deferred]) -> None:
+    """Take the stand-ins out of ``sys.modules`` again (a real module that was loaded
+    meanwhile stays). From then on ``import pdb``, ``importlib.util.find_spec("pdb")``
+    and everything else see the ordinary import system, and
+    ``elftools.construct.debug.pdb`` still works: its first attribute read imports the
+    real module through ``sys.modules``, the same module object everyone else gets."""
+    for name, standin in standins.items():
+        if sys.modules.get(name) is standin:
+            del sys.modules[name]
 
-from elftools.elf.structs import ELFStructs  # noqa: E402, TID251 - pyelftools' home module
+
+_standins = _defer_debugger_modules()
+try:
+    from elftools.elf.structs import ELFStructs  # noqa: TID251 - pyelftools' home module
+finally:
+    _restore_debugger_modules(_standins)
+    del _standins
+
 
 __all__ = ["is_elf", "read_library", "read_library_bytes"]
 
