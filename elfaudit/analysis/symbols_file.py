@@ -40,6 +40,7 @@ from elfaudit.base.errors import InputError
 from elfaudit.model.abi import LibraryABI, Symbol
 from elfaudit.model.report import Finding
 from elfaudit.model.script import Location
+from elfaudit.model.tables import GeneratedSymbols, SymbolsLibrary, SymbolsLine
 from elfaudit.policy.profiles import Profile
 from elfaudit.policy.rules import Rule
 from elfaudit.readers.debian_symbols import (
@@ -180,6 +181,30 @@ def generate_symbols_file(
     private_as_pattern: bool = True,
     fallback_minver: str | None = None,
 ) -> str:
+    """The text of :func:`build_symbols_file`'s symbols file."""
+    return format_symbols_file(
+        build_symbols_file(
+            abis,
+            package,
+            minver=minver,
+            build_depends_package=build_depends_package,
+            is_private=is_private,
+            private_as_pattern=private_as_pattern,
+            fallback_minver=fallback_minver,
+        )
+    )
+
+
+def build_symbols_file(
+    abis: Sequence[LibraryABI],
+    package: str,
+    *,
+    minver: MinverFn,
+    build_depends_package: str | None,
+    is_private: Callable[[str], bool],
+    private_as_pattern: bool = True,
+    fallback_minver: str | None = None,
+) -> GeneratedSymbols:
     """A symbols file for ``abis``, one ``soname package #MINVER#`` entry per library.
 
     Every exported symbol is listed as `` name@NODE minver`` sorted like dpkg (byte order of
@@ -202,13 +227,10 @@ def generate_symbols_file(
                 abi.path, f"SONAME {abi.soname} also belongs to {by_soname[abi.soname].path}"
             )
         by_soname[abi.soname] = abi
-    lines: list[str] = []
+    libraries: list[SymbolsLibrary] = []
     for soname in sorted(by_soname):
         abi = by_soname[soname]
-        lines.append(f"{soname} {package} #MINVER#")
-        if build_depends_package:
-            lines.append(f"* Build-Depends-Package: {build_depends_package}")
-        rows: list[tuple[str, str]] = []
+        rows: list[tuple[str, str, SymbolsLine]] = []
         private_done: set[str] = set()
         for raw, sym in exported_names(abi):
             node = sym.version
@@ -217,11 +239,29 @@ def generate_symbols_file(
                     continue
                 private_done.add(node)
                 mv = _minver_or_fail(abi, _marker_symbol(node), minver, fallback_minver, raw)
-                rows.append((node, f" (symver){node} {mv}"))
+                line = SymbolsLine(node, mv, pattern=True)
+                rows.append((node, f" (symver){node} {mv}", line))
                 continue
             mv = _minver_or_fail(abi, sym, minver, fallback_minver, raw)
-            rows.append((raw, f" {raw} {mv}"))
-        lines.extend(text for _, text in sorted(rows))
+            rows.append((raw, f" {raw} {mv}", SymbolsLine(raw, mv)))
+        # sorted as before: by the name, then by the line's text
+        lines = tuple(line for _, _, line in sorted(rows, key=lambda r: (r[0], r[1])))
+        libraries.append(SymbolsLibrary(soname, package, build_depends_package or None, lines))
+    return GeneratedSymbols(tuple(libraries))
+
+
+def format_symbols_file(generated: GeneratedSymbols) -> str:
+    """The symbols file as dpkg reads it: per library ``soname package #MINVER#``, the
+    ``* Build-Depends-Package:`` field, then `` name minver`` lines (``(symver)NODE``)."""
+    lines: list[str] = []
+    for lib in generated.libraries:
+        lines.append(f"{lib.soname} {lib.package} #MINVER#")
+        if lib.build_depends_package:
+            lines.append(f"* Build-Depends-Package: {lib.build_depends_package}")
+        lines.extend(
+            f" (symver){e.name} {e.minver}" if e.pattern else f" {e.name} {e.minver}"
+            for e in lib.lines
+        )
     return "\n".join(lines) + ("\n" if lines else "")
 
 

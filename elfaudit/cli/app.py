@@ -27,24 +27,19 @@ def _fail(message: str) -> NoReturn:
 
 
 def write_output(text: str, output: str | None) -> None:
-    """Write to stdout, or atomically to a file (never a half-written file)."""
+    """Write to stdout (``None`` or ``-``), or to a file through
+    :func:`elfaudit.base.fileio.atomic_write`: replaced atomically or not at all, the
+    umask respected for a new file, a FIFO or device (``/dev/null``) written into."""
     if output is None or output == "-":
         click.echo(text, nl=not text.endswith("\n"))
         return
-    import tempfile
+    from elfaudit.base.errors import OutputError
+    from elfaudit.base.fileio import atomic_write
 
-    directory = os.path.dirname(os.path.abspath(output))
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".elfaudit-", suffix=".tmp")
-    except OSError as exc:
-        _fail(f"{output}: {exc.strerror or exc}")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, output)
-    except OSError as exc:
-        os.unlink(tmp)
-        _fail(f"{output}: {exc.strerror or exc}")
+        atomic_write(output, text)
+    except OutputError as exc:
+        _fail(exc.message)
 
 
 def emit(report: Report, fmt: str, output: str | None) -> int:
@@ -56,6 +51,12 @@ def emit(report: Report, fmt: str, output: str | None) -> int:
     for problem in report.problems:
         click.echo(f"elfaudit: error: {problem.path}: {problem.message}", err=True)
     return exit_code(report)
+
+
+def confirm(text: str, fmt: str) -> None:
+    """A confirmation (a release recorded, a picture written): a line on stderr in text, as
+    it always was; JSON or Markdown on stdout, where a script reads it."""
+    click.echo(text, nl=False, err=fmt == "text")
 
 
 class _Group(click.Group):

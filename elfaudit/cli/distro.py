@@ -19,6 +19,7 @@ from elfaudit.cli.options import (
     waiver_options,
 )
 from elfaudit.model.exitcodes import EXIT_INCOMPATIBLE
+from elfaudit.render import TABLE_FORMATS
 
 if TYPE_CHECKING:
     from elfaudit.commands.waiving import WaiverOptions
@@ -134,8 +135,12 @@ def _symbols_file_command() -> click.Command:
                 waivers=waivers,
             )
             return emit(report, fmt, output)
+        from elfaudit.render import render_symbols
+
+        if fmt not in TABLE_FORMATS:
+            raise click.UsageError(f"--format {fmt} is for --check reports only")
         name = package or _deb_package(libs)
-        text = run_symbols_file(
+        generated = run_symbols_file(
             libs,
             package=name,
             graph_path=graph_path,
@@ -143,7 +148,7 @@ def _symbols_file_command() -> click.Command:
             build_depends_package=build_depends_package,
             minver_fallback=minver_fallback,
         )
-        write_output(text, output)
+        write_output(render_symbols(generated, fmt), output)
         return 0
 
     return symbols_file
@@ -165,13 +170,14 @@ def _provides_command() -> click.Command:
     @click.command("provides")
     @click.argument("libs", nargs=-1, required=True)
     @click.option("--requires", is_flag=True, help="Also list what the libraries require.")
-    @format_option(("text", "json"))
+    @format_option(TABLE_FORMATS)
     @output_option
     def provides(libs: tuple[str, ...], requires: bool, fmt: str, output: str | None) -> int:
         """The RPM-style capabilities libraries offer: soname()(64bit), soname(NODE)(64bit)."""
         from elfaudit.commands.provides import provides_table
+        from elfaudit.render import render_table
 
-        write_output(provides_table(libs, requires=requires, fmt=fmt), output)
+        write_output(render_table(provides_table(libs, requires=requires), fmt), output)
         return 0
 
     return provides
@@ -186,7 +192,7 @@ def _needs_command() -> click.Command:
     )
     @click.option("--release", help="A release of the graph: does it satisfy them?")
     @graph_option
-    @format_option(("text", "json"))
+    @format_option(TABLE_FORMATS)
     def needs(
         programs: tuple[str, ...],
         library: str | None,
@@ -200,12 +206,11 @@ def _needs_command() -> click.Command:
         Exit status: 0 satisfied (or nothing to check against), 12 something is missing.
         """
         from elfaudit.commands.needs import run_needs
+        from elfaudit.render import render_table
 
-        text, ok = run_needs(
-            programs, library=library, release=release, graph_path=graph_path, fmt=fmt
-        )
-        write_output(text, None)
-        return 0 if ok else EXIT_INCOMPATIBLE
+        table = run_needs(programs, library=library, release=release, graph_path=graph_path)
+        write_output(render_table(table, fmt), None)
+        return 0 if table.ok else EXIT_INCOMPATIBLE
 
     return needs
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from elfaudit.cli.app import _Group, cli, emit, write_output
+from elfaudit.cli.app import _Group, cli, confirm, emit, write_output
 from elfaudit.cli.options import (
     format_option,
     graph_option,
@@ -16,6 +16,7 @@ from elfaudit.cli.options import (
     waiver_options,
 )
 from elfaudit.model.exitcodes import EXIT_ERROR
+from elfaudit.render import EXPORT_FORMATS, TABLE_FORMATS
 
 if TYPE_CHECKING:
     from elfaudit.commands.waiving import WaiverOptions
@@ -38,6 +39,7 @@ def _graph_record_command() -> click.Command:
     @profile_option
     @click.option("--replace", is_flag=True, help="Overwrite a release of the same name.")
     @click.option("--note", help="A note stored with the release.")
+    @format_option(TABLE_FORMATS)
     def graph_record(
         libs: tuple[str, ...],
         release: str | None,
@@ -46,11 +48,13 @@ def _graph_record_command() -> click.Command:
         profile: str | None,
         replace: bool,
         note: str | None,
+        fmt: str,
     ) -> int:
         """Add a release (libraries, snapshots, packages or trees) to the graph."""
         from elfaudit.commands.graph import record_release
+        from elfaudit.render import render_recorded
 
-        path, rel, chosen = record_release(
+        recorded = record_release(
             libs,
             release=release,
             parents=parents,
@@ -59,8 +63,7 @@ def _graph_record_command() -> click.Command:
             replace_existing=replace,
             note=note,
         )
-        after = f" after {', '.join(chosen)}" if chosen else " as a root"
-        click.echo(f"recorded {rel}{after} in {path}", err=True)
+        confirm(render_recorded(recorded, fmt), fmt)
         return 0
 
     return graph_record
@@ -107,15 +110,16 @@ def _graph_show_command() -> click.Command:
     @click.command("show")
     @graph_option
     @profile_option
-    @format_option(("text", "json"))
+    @format_option(TABLE_FORMATS)
     @output_option
     def graph_show(
         graph_path: str | None, profile: str | None, fmt: str, output: str | None
     ) -> int:
         """Releases in order: per library, public symbols and nodes, growth, breakage."""
         from elfaudit.commands.graph import graph_show_table
+        from elfaudit.render import render_table
 
-        write_output(graph_show_table(graph_path, profile=profile, fmt=fmt), output)
+        write_output(render_table(graph_show_table(graph_path, profile=profile), fmt), output)
         return 0
 
     return graph_show
@@ -133,19 +137,20 @@ def _graph_introduced_command() -> click.Command:
         help="Answer from this library, package or version script's node chain instead of "
         "the graph (LIBVIRT_3.1.0 means 3.1.0, corrected by the profile's known late additions).",
     )
-    @format_option(("text", "json"))
+    @format_option(TABLE_FORMATS)
     def graph_introduced(
         symbol: str, graph_path: str | None, library: str | None, source: str | None, fmt: str
     ) -> int:
         """In which release (and node) a public symbol first shipped."""
         from elfaudit.commands.graph import introduced_from_nodes, introduced_table
+        from elfaudit.render import render_table
 
         if source is not None:
-            text, found = introduced_from_nodes(symbol, source, library=library, fmt=fmt)
+            table = introduced_from_nodes(symbol, source, library=library)
         else:
-            text, found = introduced_table(symbol, graph_path, library=library, fmt=fmt)
-        write_output(text, None)
-        return 0 if found else EXIT_ERROR
+            table = introduced_table(symbol, graph_path, library=library)
+        write_output(render_table(table, fmt), None)
+        return 0 if table.ok else EXIT_ERROR
 
     return graph_introduced
 
@@ -157,16 +162,19 @@ def _graph_export_command() -> click.Command:
     @click.option(
         "--format",
         "fmt",
-        type=click.Choice(["dot", "graphml", "json"]),
+        type=click.Choice(list(EXPORT_FORMATS)),
         default="dot",
         show_default=True,
+        help="dot, graphml, json (the graph file): the DAG as data; "
+        "text, markdown: its releases and edges as a table.",
     )
     @output_option
     def graph_export(graph_path: str | None, fmt: str, output: str | None) -> int:
         """Write the release DAG as Graphviz dot, GraphML or JSON."""
         from elfaudit.commands.graph import export_graph
+        from elfaudit.render import render_graph_export
 
-        write_output(export_graph(graph_path, fmt), output)
+        write_output(render_graph_export(export_graph(graph_path), fmt), output)
         return 0
 
     return graph_export
@@ -184,12 +192,14 @@ def _graph_plot_command() -> click.Command:
         help="Picture to write: .svg or .png.",
     )
     @click.option("--title", help="Title of the picture.")
-    def graph_plot(graph_path: str | None, output: str, title: str | None) -> int:
+    @format_option(TABLE_FORMATS)
+    def graph_plot(graph_path: str | None, output: str, title: str | None, fmt: str) -> int:
         """Draw the release DAG and the public API size per release (needs matplotlib)."""
         from elfaudit.commands.graph import plot_graph
+        from elfaudit.render import render_written, write_plot
 
-        plot_graph(graph_path, output, title=title)
-        click.echo(f"wrote {output}", err=True)
+        written = write_plot(plot_graph(graph_path, output), output, title=title)
+        confirm(render_written(written, fmt), fmt)
         return 0
 
     return graph_plot

@@ -169,11 +169,12 @@ def _gate_command() -> click.Command:
             if rc & EXIT_INCOMPATIBLE == EXIT_INCOMPATIBLE or rc & EXIT_ERROR:
                 click.echo("elfaudit: not recorded: the gate failed", err=True)
             else:
-                path, rel, chosen = record_release(
+                recorded = record_release(
                     libs, release=release, parents=parents, graph_path=graph_path, profile=profile
                 )
+                after = ", ".join(recorded.parents) or "nothing"
                 click.echo(
-                    f"recorded {rel} after {', '.join(chosen) or 'nothing'} in {path}", err=True
+                    f"recorded {recorded.release} after {after} in {recorded.graph}", err=True
                 )
         return rc
 

@@ -15,6 +15,7 @@ from elfaudit.commands.dump import run_dump
 from elfaudit.commands.waiving import WaiverOptions, apply_waivers
 from elfaudit.model.abi import LibraryABI
 from elfaudit.model.report import Finding, Report, Severity
+from elfaudit.model.tables import Recorded, Table
 from elfaudit.policy.profiles import Profile, profile_for
 from elfaudit.policy.rules import Rule
 from elfaudit.readers.inputs import load_libraries
@@ -155,8 +156,8 @@ def record_release(
     profile: str | None = None,
     replace_existing: bool = False,
     note: str | None = None,
-) -> tuple[str, str, list[str]]:
-    """Add a release to a graph file (locked, atomic). Returns (graph path, release, parents)."""
+) -> Recorded:
+    """Add a release to a graph file (locked, atomic): which file, release and parents."""
     import os
 
     from elfaudit.graph.dag import ReleaseGraph
@@ -198,12 +199,12 @@ def record_release(
             is_private=prof.is_private,
             replace=replace_existing,
         )
-    return path, rel, chosen
+    return Recorded(path, rel, tuple(chosen))
 
 
-def graph_show_table(graph_path: str | None, *, profile: str | None, fmt: str) -> str:
+def graph_show_table(graph_path: str | None, *, profile: str | None) -> Table:
+    """Releases in order, per library: public symbols and nodes, growth, breakage."""
     from elfaudit.graph.judge import graph_summary
-    from elfaudit.render import render_table
 
     path = resolve_graph(graph_path)
     graph = load_graph(path)
@@ -213,7 +214,7 @@ def graph_show_table(graph_path: str | None, *, profile: str | None, fmt: str) -
         return apply_waivers(found, profiles, WaiverOptions(release=release))[0]
 
     rows = graph_summary(graph, profile=profile, apply=apply)
-    table = [
+    table = tuple(
         (
             r.release,
             ", ".join(r.parents) or "-",
@@ -229,7 +230,7 @@ def graph_show_table(graph_path: str | None, *, profile: str | None, fmt: str) -
             else "-",
         )
         for r in rows
-    ]
+    )
     headers = (
         "Release",
         "Parents",
@@ -241,24 +242,24 @@ def graph_show_table(graph_path: str | None, *, profile: str | None, fmt: str) -
         "Removed",
         "Breaks",
     )
-    heads = ", ".join(graph.heads())
-    return render_table(
-        f"release graph {path}: {len(graph)} releases",
+    heads = tuple(graph.heads())
+    return Table(
+        "elfaudit-graph-show",
         headers,
         table,
-        fmt,
-        footer=[f"heads: {heads}"] if fmt == "text" else [],
-        kind="elfaudit-graph-show",
+        title=f"release graph {path}: {len(graph)} releases",
+        text_notes=(f"heads: {', '.join(heads)}",),
+        extra=(("graph", path), ("heads", heads)),
     )
 
 
 def introduced_from_nodes(
-    symbol: str, source: str, *, library: str | None, fmt: str, profile: str | None = None
-) -> tuple[str, bool]:
+    symbol: str, source: str, *, library: str | None, profile: str | None = None
+) -> Table:
     """When a symbol was introduced, read from a binary's or script's node chain alone
-    (``LIBVIRT_3.1.0`` -> 3.1.0), corrected by the profile's known late additions."""
+    (``LIBVIRT_3.1.0`` -> 3.1.0), corrected by the profile's known late additions.
+    ``ok`` says whether it was found."""
     from elfaudit.graph.node_chain import introduced_by_nodes
-    from elfaudit.render import render_table
 
     if source.endswith((".syms", ".map", ".version", ".ver", ".lds")):
         from elfaudit.readers.version_script import parse_script
@@ -280,27 +281,22 @@ def introduced_from_nodes(
             if really:
                 note = f"added late to {origin.node}: first shipped in {really}"
             rows.append((symbol, soname or "-", origin.node, really or origin.release or "?", note))
-    missing = [] if rows else [f"{symbol} is not a public versioned symbol of {source}"]
-    text = render_table(
-        None,
+    missing = () if rows else (f"{symbol} is not a public versioned symbol of {source}",)
+    return Table(
+        "elfaudit-introduced",
         ("Symbol", "Library", "Node", "Release", "Evidence"),
-        rows,
-        fmt,
-        footer=missing,
-        kind="elfaudit-introduced",
+        tuple(rows),
+        notes=missing,
+        ok=bool(rows),
     )
-    return text, bool(rows)
 
 
-def introduced_table(
-    symbol: str, graph_path: str | None, *, library: str | None, fmt: str
-) -> tuple[str, bool]:
-    from elfaudit.render import render_table
-
+def introduced_table(symbol: str, graph_path: str | None, *, library: str | None) -> Table:
+    """The release (and node) of the graph that first shipped a public symbol."""
     path = resolve_graph(graph_path)
     graph = load_graph(path)
     found = graph.introduced(symbol, library)
-    rows = [(i.symbol, i.library, i.node or "-", i.release) for i in found]
+    rows = tuple((i.symbol, i.library, i.node or "-", i.release) for i in found)
     note = [] if found else [f"{symbol} is not a public symbol of any release in {path}"]
     roots = sorted({i.release for i in found if not graph.parents(i.release)})
     if roots:
@@ -308,38 +304,26 @@ def introduced_table(
             f"{', '.join(roots)} begins the recorded history, so the symbol may be older "
             "(--from LIBRARY reads its node chain)"
         )
-    return (
-        render_table(
-            None,
-            ("Symbol", "Library", "Node", "Release"),
-            rows,
-            fmt,
-            footer=note,
-            kind="elfaudit-introduced",
-        ),
-        bool(found),
+    return Table(
+        "elfaudit-introduced",
+        ("Symbol", "Library", "Node", "Release"),
+        rows,
+        notes=tuple(note),
+        ok=bool(found),
     )
 
 
-def export_graph(graph_path: str | None, fmt: str) -> str:
-    graph = load_graph(resolve_graph(graph_path))
-    if fmt == "dot":
-        return graph.to_dot()
-    if fmt == "graphml":
-        return graph.to_graphml()
-    return graph.dumps()
+def export_graph(graph_path: str | None) -> ReleaseGraph:
+    """The release graph ``graph export`` writes (the renderers give its formats)."""
+    return load_graph(resolve_graph(graph_path))
 
 
-def plot_graph(graph_path: str | None, output: str, *, title: str | None) -> None:
-    graph = load_graph(resolve_graph(graph_path))
+def plot_graph(graph_path: str | None, output: str) -> ReleaseGraph:
+    """The release graph ``graph plot`` draws into ``output`` (.svg or .png); drawing it is
+    the renderers' (:func:`elfaudit.render.write_plot`)."""
     if not output.endswith((".svg", ".png")):
         raise InputError(output, "the picture must be .svg or .png")
-    try:
-        from elfaudit.render.plot import plot_release_graph
-
-        plot_release_graph(graph, output, title=title)
-    except ImportError as exc:
-        raise InputError(output, f"plotting needs matplotlib ({exc})") from exc
+    return load_graph(resolve_graph(graph_path))
 
 
 def late_additions(graph: ReleaseGraph | None, profile: Profile) -> dict[tuple[str, str], str]:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from elfaudit.commands.dump import run_dump
 from elfaudit.commands.graph import late_additions, load_default_graph
 from elfaudit.model.abi import LibraryABI
+from elfaudit.model.tables import Table
 from elfaudit.policy.profiles import profile_for
 from elfaudit.readers.inputs import load_libraries
 
@@ -17,13 +18,12 @@ def run_needs(
     library: str | None,
     release: str | None,
     graph_path: str | None,
-    fmt: str,
-) -> tuple[str, bool]:
-    """Which release a program needs at least, and whether a library or release has it."""
+) -> Table:
+    """Which release a program needs at least, and whether a library or release has it
+    (``ok``: everything the programs bind to is there)."""
     from elfaudit.analysis import needs
     from elfaudit.graph.judge import upstream_version
     from elfaudit.model.tags import VersionTag, release_key
-    from elfaudit.render import render_table
 
     graph = load_default_graph(graph_path) if (release or graph_path) else None
     targets: dict[str, LibraryABI] = {}
@@ -75,4 +75,4 @@ def run_needs(
                 )
             )
     headers = ("Program", "Library", "Newest node", "Minimum release", "Nodes", "Satisfied")
-    return render_table(None, headers, rows, fmt, kind="elfaudit-needs"), ok
+    return Table("elfaudit-needs", headers, tuple(rows), ok=ok)

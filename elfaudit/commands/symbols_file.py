@@ -9,6 +9,7 @@ from elfaudit.commands.dump import run_dump
 from elfaudit.commands.graph import infer_release, late_additions, load_default_graph
 from elfaudit.commands.waiving import WaiverOptions, apply_waivers
 from elfaudit.model.report import Report
+from elfaudit.model.tables import GeneratedSymbols
 from elfaudit.policy.profiles import profile_for
 
 
@@ -20,14 +21,14 @@ def run_symbols_file(
     profile: str | None = None,
     build_depends_package: str | None = None,
     minver_fallback: str | None = None,
-) -> str:
+) -> GeneratedSymbols:
     """A Debian symbols file whose minimal versions come from nodes, profile and graph."""
     from elfaudit.analysis import symbols_file as debsymbols
 
     libs = run_dump(lib_paths)
     prof = profile_for(libs[0].soname if libs else None, profile)
     graph = load_default_graph(graph_path)
-    return debsymbols.generate_symbols_file(
+    return debsymbols.build_symbols_file(
         libs,
         package,
         minver=debsymbols.node_minver(late_additions(graph, prof)),

@@ -10,6 +10,7 @@ import re
 from collections import Counter
 
 from elfaudit.model.report import Finding, Report, Severity
+from elfaudit.model.tables import GeneratedSymbols, Table
 from elfaudit.render.common import library_order, sorted_findings, verdict
 
 MAX_LISTED = 20
@@ -105,3 +106,39 @@ class MarkdownRenderer:
             lines += ["", "</details>"]
             blocks.append("\n".join(lines))
         return "\n\n".join(blocks) + "\n"
+
+
+def render_table_markdown(table: Table) -> str:
+    """A :class:`Table` as a Markdown table under its title, notes as a list after it."""
+    lines = [f"### {md_text(table.title)}", ""] if table.title else []
+    if table.rows:
+        lines.append(_row([md_text(h) for h in table.headers]))
+        lines.append(_row(["---"] * len(table.headers)))
+        lines.extend(_row([md_text(str(c)) for c in row]) for row in table.rows)
+    else:
+        lines.append("(nothing)")
+    notes = (*table.notes, *table.text_notes)
+    if notes:
+        lines.append("")
+        lines.extend(f"- {md_text(n)}" for n in notes)
+    return "\n".join(lines) + "\n"
+
+
+def render_symbols_markdown(generated: GeneratedSymbols) -> str:
+    """A generated symbols file's entries, one table per library."""
+    lines: list[str] = []
+    for lib in generated.libraries:
+        if lines:
+            lines.append("")
+        lines.append(f"### {md_code(lib.soname)} ({md_text(lib.package)})")
+        if lib.build_depends_package:
+            lines.append("")
+            lines.append(f"Build-Depends-Package: {md_text(lib.build_depends_package)}")
+        lines.append("")
+        lines.append(_row(["Symbol or pattern", "Minimal version"]))
+        lines.append(_row(["---", "---"]))
+        lines.extend(
+            _row([md_code(f"(symver){e.name}" if e.pattern else e.name), md_text(e.minver)])
+            for e in lib.lines
+        )
+    return "\n".join(lines or ["(nothing)"]) + "\n"
