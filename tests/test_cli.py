@@ -260,8 +260,100 @@ def test_atexit_handlers_run_after_the_console_script(workdir: Path) -> None:
             assert (written, proc.stderr.count("\n")) == ("", 1), proc.stderr
 
 
+def _walk_commands(
+    group: object, path: tuple[str, ...] = ()
+) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Every (group path, command path) below ``group``, read from click itself, so a new
+    command or subcommand is covered without being listed here."""
+    import click
+
+    assert isinstance(group, click.Group)
+    ctx = click.Context(group)
+    out = []
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, (*path, name)
+        out.append((path, (*path, name)))
+        if isinstance(command, click.Group):
+            out.extend(_walk_commands(command, (*path, name)))
+    return out
+
+
 def test_help_lists_every_command(workdir: Path) -> None:
-    proc = run_cli(["--help"], workdir)
-    assert proc.returncode == 0
-    for cmd in ("dump", "check", "compare", "graph", "gate"):
-        assert re.search(rf"^\s+{cmd}\s", proc.stdout, re.M), cmd
+    from elfaudit.cli import cli
+
+    walked = _walk_commands(cli)
+    assert len(walked) >= 16  # 10 top-level commands and graph's 6 subcommands
+    helps: dict[tuple[str, ...], str] = {}
+    for group, command in walked:
+        if group not in helps:
+            proc = run_cli([*group, "--help"], workdir)
+            assert proc.returncode == 0, group
+            helps[group] = proc.stdout
+        name = command[-1]
+        assert re.search(rf"^\s+{re.escape(name)}\s+\S", helps[group], re.M), command
+        proc = run_cli([*command, "--help"], workdir)
+        assert proc.returncode == 0, command
+        assert proc.stdout.startswith(f"Usage: elfaudit {' '.join(command)} "), command
+        # a description under the usage line, not only the options
+        body = proc.stdout.split("\n\n", 2)[1]
+        assert body.strip() and not body.lstrip().startswith("Options:"), command
+
+
+def _json_outputs(workdir: Path) -> list[tuple[list[str], str]]:
+    from elfaudit.commands.graph import shipped_graph_path
+
+    shipped = shipped_graph_path()
+    graph = str(workdir / "schema-graph.json")
+    return [
+        (["dump", "old.so"], "dump"),
+        (["check", "old.so", "--script", "good.map"], "report"),
+        (["compare", "old.so", "added.so"], "report"),
+        (["scan", "old.so"], "report"),
+        (["graph", "record", "old.so", "--release", "1.0", "--graph", graph], "record"),
+        (["graph", "check", "added.so", "--release", "2.0", "--graph", graph], "report"),
+        (
+            ["gate", "added.so", "--script", "good.map", "--release", "2.0", "--graph", graph],
+            "report",
+        ),
+        (["graph", "show", "--graph", shipped], "table"),
+        (["graph", "introduced", "virConnectOpen", "--graph", shipped], "table"),
+        (["graph", "introduced", "foo", "--from", "old.so"], "table"),
+        (["graph", "export", "--graph", shipped], "graph"),
+        (["provides", "old.so", "--requires"], "table"),
+        (["needs", "old.so", "--library", "old.so"], "table"),
+        (["symbols-file", "old.so", "--package", "libt1", "--minver-fallback", "1.0"], "symbols"),
+    ]
+
+
+def test_every_json_output_matches_its_schema(workdir: Path) -> None:
+    """Each command's --format json document validates against the schema it ships."""
+    import jsonschema
+
+    from elfaudit.render import load_schema
+
+    for args, schema in _json_outputs(workdir):
+        proc = run_cli([*args, "--format", "json"], workdir)
+        assert proc.returncode in (0, 4, 12), (args, proc.stderr)
+        jsonschema.Draft202012Validator(load_schema(schema)).validate(json.loads(proc.stdout))
+
+
+def test_every_data_command_speaks_markdown(workdir: Path) -> None:
+    for args, _schema in _json_outputs(workdir):
+        if args[:2] == ["graph", "record"]:
+            args = [*args, "--replace"]
+        if args[0] == "dump":
+            continue  # dump keeps text and json
+        proc = run_cli([*args, "--format", "markdown"], workdir)
+        assert proc.returncode in (0, 4, 12), (args, proc.stderr)
+        assert proc.stdout.strip(), args
+
+
+def test_text_confirmation_stays_on_stderr(workdir: Path) -> None:
+    graph = str(workdir / "confirm-graph.json")
+    proc = run_cli(["graph", "record", "old.so", "--release", "1.0", "--graph", graph], workdir)
+    assert proc.returncode == 0 and proc.stdout == ""
+    assert proc.stderr == f"recorded 1.0 as a root in {graph}\n"
+    again = ["graph", "record", "old.so", "--release", "1.0", "--graph", graph, "--replace"]
+    proc = run_cli([*again, "--format", "json"], workdir)
+    assert json.loads(proc.stdout)["release"] == "1.0" and proc.stderr == ""
