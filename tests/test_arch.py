@@ -24,9 +24,10 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import binutils
 import pytest
 import realdebs
-from test_real import SONAMES, assert_matches_binutils, differences, libvirt_profile, run
+from test_real import SONAMES, assert_matches_binutils, differences, libvirt_profile
 
 from elfaudit.model.abi import DATA_TYPES, LibraryABI
 from elfaudit.readers.elf import read_library
@@ -93,10 +94,7 @@ def test_header_is_the_architectures(arch: str, arch_libs: Callable[[str], Libs]
     machine, readelf_machine, bits, order = EXPECTED[arch]
     for soname, (path, abi) in arch_libs(arch).items():
         assert (abi.machine, abi.elf_class, abi.byte_order) == (machine, bits, order), soname
-        header = {}
-        for line in run("readelf", "-h", "-W", str(path)).splitlines():
-            key, _, value = line.strip().partition(":")
-            header[key] = value.strip()
+        header = binutils.header(path)
         assert header["Machine"] == readelf_machine, soname
         assert header["Class"] == f"ELF{bits}", soname
         assert header["Data"] == f"2's complement, {order} endian", soname

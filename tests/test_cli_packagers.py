@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import binutils
 import jsonschema
 import pytest
 import realdebs
@@ -134,58 +135,20 @@ def tool(*cmd: str | Path) -> str:
     ).stdout
 
 
-def readelf_soname(lib: Path) -> str:
-    m = re.search(r"\(SONAME\)\s+Library soname: \[([^\]]+)\]", tool("readelf", "-dW", lib))
-    assert m is not None, lib
-    return m.group(1)
-
-
-def readelf_nodes(lib: Path) -> list[str]:
-    """Version nodes defined by ``lib`` (BASE excluded), from ``readelf -V``."""
-    text = tool("readelf", "-VW", lib)
-    section = text.split(".gnu.version_d", 1)[1].split("Version needs section", 1)[0]
-    return re.findall(r"Flags: (?!BASE)\S+\s+Index: \d+\s+Cnt: \d+\s+Name: (\S+)", section)
-
-
-def readelf_needed(binary: Path) -> dict[str, list[str]]:
-    """``{file: [node, ...]}`` of ``.gnu.version_r``, from ``readelf -V``."""
-    text = tool("readelf", "-VW", binary)
-    out: dict[str, list[str]] = {}
-    current = ""
-    for line in text.split(".gnu.version_r", 1)[1].splitlines():
-        if m := re.search(r"File: (\S+)", line):
-            current = m.group(1)
-            out[current] = []
-        elif m := re.search(r"Name: (\S+)", line):
-            out[current].append(m.group(1))
-    return out
-
-
 def oracle_provides(libs: Iterable[Path]) -> set[str]:
     """rpm's Provides per readelf: ``soname()(64bit)`` and ``soname(NODE)(64bit)``."""
     out: set[str] = set()
     for lib in libs:
-        assert "ELF64" in tool("readelf", "-h", lib)
-        soname = readelf_soname(lib)
+        assert binutils.header(lib)["Class"] == "ELF64"
+        soname = binutils.soname(lib)
         out.add(f"{soname}()(64bit)")
-        out.update(f"{soname}({node})(64bit)" for node in readelf_nodes(lib))
+        out.update(f"{soname}({node})(64bit)" for node in binutils.version_nodes(lib))
     return out
 
 
 def nm_exports(lib: Path) -> dict[str, str]:
-    """What dpkg-gensymbols lists, per ``nm -D``: ``name@NODE`` -> NODE (markers included)."""
-    out: dict[str, str] = {}
-    for line in tool("nm", "-D", "--defined-only", lib).splitlines():
-        fields = line.split()
-        if len(fields) != 3:
-            continue
-        kind, name = fields[1], fields[2]
-        if "@" in name:
-            sym, node = re.split(r"@@?", name, maxsplit=1)
-            out[f"{sym}@{node}"] = node
-        elif kind == "A":  # the ABS marker GNU ld emits for each node
-            out[f"{name}@{name}"] = name
-    return out
+    """What dpkg-gensymbols lists, per nm: ``name@NODE`` -> NODE (markers included)."""
+    return {raw: raw.split("@", 1)[1] for raw in binutils.dpkg_names(lib) if "@Base" not in raw}
 
 
 def release_of(node: str) -> str:
@@ -282,8 +245,8 @@ def test_compare_packages(work: Work) -> None:
     assert proc.stderr == ""
     doc = report(proc)
     found = keyed(doc)
-    assert readelf_nodes(work.a_old) == ["LIBA_1.0", "LIBA_2.0"]
-    assert readelf_nodes(work.a_new) == ["LIBA_1.0"]
+    assert binutils.version_nodes(work.a_old) == ["LIBA_1.0", "LIBA_2.0"]
+    assert binutils.version_nodes(work.a_new) == ["LIBA_1.0"]
     assert ("libb.so.1", "library-removed", None, None) in found
     assert ("liba.so.1", "symbol-version-changed", "a2", "LIBA_2.0") in found
     assert ("liba.so.1", "node-removed", None, "LIBA_2.0") in found
@@ -368,8 +331,8 @@ def test_scan_folder_of_packages(work: Work) -> None:
     assert len(lines) == 1 and str(work.corrupt_deb) in lines[0]
     assert lines[0].count(str(work.corrupt_deb)) == 1
     # nm: 'old' is exported only hidden (one '@'), 'foo' as the default (two)
-    exports = tool("nm", "-D", "--defined-only", work.hid)
-    assert re.search(r" old@V_1\.0$", exports, re.M) and "old@@" not in exports
+    exports = binutils.nm_defined(work.hid)
+    assert ("old", "V_1.0", False) in exports and ("old", "V_1.0", True) not in exports
     # A scan names each library with the package it came from.
     [(label, *rest)] = keyed(doc)
     assert (label.split(" (")[0], *rest) == ("libhid.so.1", "symbol-not-default", "old", "V_1.0")
@@ -406,7 +369,7 @@ def test_symbols_file_generated(work: Work) -> None:
     text = _symbols(work)
     sf = parse_symbols_file(text, "generated")
     [lib] = sf.libraries
-    assert (lib.soname, lib.package) == (readelf_soname(work.t), "libt1")
+    assert (lib.soname, lib.package) == (binutils.soname(work.t), "libt1")
     listed = {e.name: e.minver for e in lib.entries}
     expected = {raw: release_of(node) for raw, node in nm_exports(work.t).items()}
     assert listed == expected
@@ -502,7 +465,7 @@ def test_real_symbols_file_sid_libvirt0(tmp_path: Path) -> None:
 
 
 def test_provides_built_library(work: Work) -> None:
-    nodes = readelf_nodes(work.t)
+    nodes = binutils.version_nodes(work.t)
     assert nodes == ["LIBT_1.0", "LIBT_1.2"]
     expected = {"libt.so.1()(64bit)"} | {f"libt.so.1({n})(64bit)" for n in nodes}
     text = run_cli("provides", work.t, cwd=work.dir)
@@ -514,8 +477,7 @@ def test_provides_built_library(work: Work) -> None:
     rows = json.loads(js.stdout)["rows"]
     assert {r["capability"] for r in rows if r["kind"] == "Provides"} == expected
     assert {r["library"] for r in rows} == {"libt.so.1"}
-    dynamic = tool("readelf", "-dW", work.t)
-    needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", dynamic)
+    needed = binutils.readelf_view(work.t).needed
     required = {r["capability"] for r in rows if r["kind"] == "Requires"}
     assert {f"{n}()(64bit)" for n in needed} <= required
 
@@ -535,8 +497,8 @@ def _needs_rows(proc: subprocess.CompletedProcess[str]) -> dict[str, dict[str, A
 
 
 def test_needs_against_libraries(work: Work) -> None:
-    assert readelf_needed(work.prog)["libn.so.1"] == ["V1", "V2"]
-    assert readelf_nodes(work.n_v1) == ["V1"]
+    assert binutils.version_needs(work.prog)["libn.so.1"] == ["V1", "V2"]
+    assert binutils.version_nodes(work.n_v1) == ["V1"]
     plain = run_cli("needs", work.prog, "--format", "json", cwd=work.dir)
     assert plain.returncode == 0, plain.stderr
     assert _needs_rows(plain)["libn.so.1"]["newest_node"] == "V2"

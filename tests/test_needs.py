@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import binutils
 import pytest
 from conftest import BuildLib
 
@@ -72,28 +73,11 @@ def built(build_lib: BuildLib, tmp_path: Path) -> dict[str, Path]:
     }
 
 
-def _readelf_needs(path: Path) -> dict[str, set[str]]:
-    """Oracle: the version needs readelf prints, per file."""
-    text = subprocess.run(
-        ["readelf", "-V", "-W", str(path)], check=True, capture_output=True, text=True
-    ).stdout
-    out: dict[str, set[str]] = {}
-    section = text.split(".gnu.version_r", 1)[1] if ".gnu.version_r" in text else ""
-    current = None
-    for line in section.splitlines():
-        if "File:" in line:
-            current = line.split("File:")[1].split()[0]
-            out[current] = set()
-        elif "Name:" in line and current is not None:
-            out[current].add(line.split("Name:")[1].split()[0])
-    return out
-
-
 def test_required_nodes_match_readelf(built: dict[str, Path]) -> None:
     prog = read_library(built["prog"])
     got = needs.required_nodes(prog)
-    oracle = _readelf_needs(built["prog"])
-    assert {k: set(v) for k, v in got.items()} == oracle
+    oracle = binutils.version_needs(built["prog"])
+    assert {k: set(v) for k, v in got.items()} == {k: set(v) for k, v in oracle.items()}
     assert got["libt.so.1"] == ["V_1.0", "V_2.0"]  # sorted by version, baz/V_3.0 unused
     assert needs.required_nodes(prog, "libt.so.1") == {"libt.so.1": ["V_1.0", "V_2.0"]}
     assert needs.required_nodes(prog, "libnothing.so.9") == {}
