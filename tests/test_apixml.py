@@ -19,22 +19,21 @@ import os
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
 import pytest
 import realdebs
 from conftest import BuildLib
+from weighing import weighed
 
-from elfaudit.analysis.api_checks import (
-    VERSION_MACROS,
-    WEAK_APIS,
-    check_api_against_library,
-    compare_api,
-)
+from elfaudit.analysis import api_checks
+from elfaudit.analysis.api_checks import VERSION_MACROS
 from elfaudit.base.errors import InputError
 from elfaudit.model.abi import LibraryABI, Symbol, VersionDef
-from elfaudit.model.report import Finding, Severity
+from elfaudit.model.report import Finding, NodeClass, Severity
+from elfaudit.policy.profiles import Profile, builtin
 from elfaudit.readers import api_xml as apixml
 from elfaudit.readers.api_xml import ApiDescription, load_api, normalize_type, parse_api
 
@@ -108,6 +107,19 @@ def block(start: str, end: str, text: str = BASE_SYMBOLS) -> str:
     return text[text.index(start) : text.index(end)]
 
 
+def compare_api(
+    old: ApiDescription, new: ApiDescription, profile: Profile | None = None
+) -> list[Finding]:
+    """The analyser's raw findings, weighed as api-compare does (by the library's profile)."""
+    return weighed(api_checks.compare_api(old, new), profile)
+
+
+def check_api_against_library(
+    d: ApiDescription, abi: LibraryABI, profile: Profile | None = None
+) -> list[Finding]:
+    return weighed(api_checks.check_api_against_library(d, abi), profile)
+
+
 def edit(old: str, new: str, text: str = BASE_SYMBOLS) -> str:
     assert text.count(old) == 1, old
     return text.replace(old, new)
@@ -117,8 +129,8 @@ def rules(findings: list[Finding], *, infos: bool = False) -> set[str]:
     return {f.rule for f in findings if infos or f.severity is not Severity.INFO}
 
 
-def diff(new_symbols: str, old_symbols: str = BASE_SYMBOLS, **kw: bool) -> list[Finding]:
-    return compare_api(api(old_symbols, path="old.xml"), api(new_symbols), **kw)
+def diff(new_symbols: str, old_symbols: str = BASE_SYMBOLS) -> list[Finding]:
+    return compare_api(api(old_symbols, path="old.xml"), api(new_symbols))
 
 
 def line_of(text: str, needle: str) -> int:
@@ -570,12 +582,17 @@ def test_enum_value_change_names_both_numbers() -> None:
 
 
 def test_weak_lowers_errors_to_warnings() -> None:
+    """The libvirt profile says (as data) that libvirt-qemu's description is weak; generic
+    does not know it."""
     new = edit("<return type='int' info='0 or -1'/>", "<return type='long'/>")
     new = edit("name='VIR_A_ZERO'", "name='VIR_A_NONE'", new)
     old_d = api(name="libvirt-qemu", path="old.xml")
     new_d = api(new, name="libvirt-qemu")
-    strong = compare_api(old_d, new_d)
-    weak = compare_api(old_d, new_d, weak=True)
+    raw = api_checks.compare_api(old_d, new_d)
+    assert {f.api for f in raw} == {"libvirt-qemu"}
+    strong = compare_api(old_d, new_d, builtin("generic"))
+    weak = compare_api(old_d, new_d)  # libvirt-qemu.so.0: the libvirt profile
+    assert weak == compare_api(old_d, new_d, builtin("libvirt"))
     assert rules(strong) == rules(weak) == {"api-function-signature-changed", "api-enum-removed"}
     assert {f.severity for f in strong if f.rule != "api-added"} == {Severity.ERROR}
     assert {f.severity for f in weak if f.rule != "api-added"} == {Severity.WARNING}
@@ -729,7 +746,8 @@ def test_check_against_handmade_abi() -> None:
         "api-node-mismatch": Severity.ERROR,
         "api-undocumented": Severity.WARNING,
     }
-    weak = check_api_against_library(d, abi, weak=True)
+    libt_weak = replace(builtin("generic"), apis=(("libt", NodeClass.WEAK),))
+    weak = check_api_against_library(d, abi, libt_weak)
     assert {f.severity for f in weak} == {Severity.WARNING}
 
 
@@ -893,8 +911,7 @@ def test_real_description_matches_elementtree(release: str, name: str) -> None:
 def test_real_consecutive_releases_have_no_breaks(old: str, new: str, name: str) -> None:
     """Verified by hand on 7.0.0 .. 12.8.0: only _LAST values and LIBVIR_VERSION_NUMBER change."""
     old_path, new_path = _need_xml(old, name), _need_xml(new, name)
-    weak = name in WEAK_APIS
-    findings = compare_api(load_api(old_path), load_api(new_path), weak=weak)
+    findings = compare_api(load_api(old_path), load_api(new_path))
     assert [f for f in findings if f.severity is not Severity.INFO] == []
     old_fn, new_fn = _oracle_items(old_path), _oracle_items(new_path)
     added = {f.symbol for f in findings if f.rule == "api-added" and f.symbol is not None}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from conftest import BuildLib
+from weighing import checked
 
-from elfaudit.analysis.conformance import check_library
 from elfaudit.policy.profiles import builtin
 from elfaudit.readers.elf import read_library
 from elfaudit.readers.version_script import parse_script_text
@@ -85,7 +85,7 @@ def _run(case: str, build_lib: BuildLib, profile: str = "generic") -> set[tuple[
     src, build_map, check_map, _ = CASES[case]
     abi = read_library(build_lib(src, build_map))
     script = parse_script_text(check_map, "t.map")
-    return {(f.rule, f.severity.value) for f in check_library(abi, script, builtin(profile))}
+    return {(f.rule, f.severity.value) for f in checked(abi, script, builtin(profile))}
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -96,7 +96,7 @@ def test_check_rule(case: str, build_lib: BuildLib) -> None:
 def test_findings_point_at_the_script_line(build_lib: BuildLib) -> None:
     abi = read_library(build_lib(C, MAP))
     script = parse_script_text(MAP.replace("qux;", "qux;\n  ghost;"), "t.map")
-    (f,) = check_library(abi, script, builtin("generic"))
+    (f,) = checked(abi, script, builtin("generic"))
     assert f.rule == "script-symbol-missing" and f.symbol == "ghost"
     assert f.location is not None and (f.location.path, f.location.line) == ("t.map", 3)
 
@@ -135,7 +135,7 @@ CHAIN_C = "int a(void){return 1;}\nint b(void){return 2;}\nint c(void){return 3;
 )
 def test_script_chain(vmap: str, broken: set[str], build_lib: BuildLib) -> None:
     abi = read_library(build_lib(CHAIN_C, vmap, soname="libvirt.so.0"))
-    findings = check_library(abi, parse_script_text(vmap, "x.syms"), builtin("libvirt"))
+    findings = checked(abi, parse_script_text(vmap, "x.syms"), builtin("libvirt"))
     assert {f.version for f in findings if f.rule == "script-chain-broken"} == broken
     assert {f.rule for f in findings} <= {"script-chain-broken"}
 
@@ -144,9 +144,9 @@ def test_wildcard_leak_is_not_listed_under_libvirt_profile(build_lib: BuildLib) 
     vmap = "LIBVIRT_1.0.0 { global: a; b*; local: *; };\n"
     abi = read_library(build_lib(CHAIN_C, vmap, soname="libvirt.so.0"))
     script = parse_script_text(vmap, "x.syms")
-    libvirt = {(f.rule, f.symbol) for f in check_library(abi, script, builtin("libvirt"))}
+    libvirt = {(f.rule, f.symbol) for f in checked(abi, script, builtin("libvirt"))}
     assert libvirt == {("symbol-not-in-script", "b")}
-    assert check_library(abi, script, builtin("generic")) == []
+    assert checked(abi, script, builtin("generic")) == []
 
 
 def test_scripts_are_given_to_the_library_they_describe(build_lib: BuildLib, tmp_path) -> None:

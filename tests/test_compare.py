@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from conftest import BuildLib
+from weighing import compared
 
-from elfaudit.analysis.compare import compare_abi
 from elfaudit.model.report import Severity
 from elfaudit.policy.profiles import builtin
 from elfaudit.readers.elf import read_library
@@ -112,7 +112,7 @@ def test_compare_rule(case: str, build_lib: BuildLib) -> None:
         src += "int fresh(void) { return 4; }\n"
     old = read_library(build_lib(OLD_C, OLD_MAP))
     new = read_library(build_lib(src, vmap, soname=soname))
-    result = compare_abi(old, new, builtin("generic"))
+    result = compared(old, new, builtin("generic"))
     got = {(f.rule, f.severity.value) for f in result.findings}
     assert got == expected, [f.message for f in result.findings]
 
@@ -136,7 +136,7 @@ def test_removed_symbol_in_weak_node_is_a_warning(build_lib: BuildLib) -> None:
             soname="libvirt-qemu.so.0",
         )
     )
-    result = compare_abi(old, new, builtin("libvirt"))
+    result = compared(old, new, builtin("libvirt"))
     assert {(f.rule, f.severity) for f in result.findings} == {("symbol-removed", Severity.WARNING)}
 
 
@@ -158,14 +158,14 @@ def test_private_churn_is_summarised_not_listed(build_lib: BuildLib) -> None:
             soname="libvirt.so.0",
         )
     )
-    result = compare_abi(old, new, builtin("libvirt"))
+    result = compared(old, new, builtin("libvirt"))
     assert result.findings == ()
     assert result.private is not None
     assert (result.private.added, result.private.removed) == (1, 1)
     assert result.private.old_nodes == ("LIBVIRT_PRIVATE_1.0.0",)
     assert result.private.new_nodes == ("LIBVIRT_PRIVATE_2.0.0",)
     assert result.private.symbols == ()
-    shown = compare_abi(old, new, builtin("libvirt"), show_private=True).private
+    shown = compared(old, new, builtin("libvirt"), show_private=True).private
     assert shown is not None and shown.symbols == ("+virC", "-virA")
 
 
@@ -186,5 +186,5 @@ def test_public_symbol_moved_into_private_node_is_an_error(build_lib: BuildLib) 
             soname="libvirt.so.0",
         )
     )
-    result = compare_abi(old, new, builtin("libvirt"))
+    result = compared(old, new, builtin("libvirt"))
     assert {(f.rule, f.symbol) for f in result.findings} == {("symbol-version-changed", "virX")}

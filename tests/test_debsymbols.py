@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import BuildLib
+from weighing import weighed
 
 from elfaudit.analysis import symbols_file as ds
 from elfaudit.base.errors import InputError
@@ -370,7 +371,9 @@ def test_generate_needs_a_soname() -> None:
 def _check(text: str, abi: LibraryABI, **kw: object) -> list[Finding]:
     sf = dsr.parse_symbols_file(text, "t.symbols")
     mv = kw.pop("minver", ds.node_minver({("libt.so.1", "late"): "1.5"}))
-    return ds.check_symbols_file(sf, [abi], minver=mv, **kw)  # type: ignore[arg-type]
+    profile = kw.pop("profile", None)  # weighed as symbols-file --check does
+    found = ds.check_symbols_file(sf, [abi], minver=mv, **kw)  # type: ignore[arg-type]
+    return found if profile is None else weighed(found, profile)  # type: ignore[arg-type]
 
 
 def test_symver_pattern_hides_late_addition(libt: LibraryABI) -> None:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 from libvirtlike import N100, N110, N120, SONAME, Nodes, c_source, version_script
+from weighing import compared
 
-from elfaudit.analysis.compare import compare_abi
 from elfaudit.base.errors import GraphError
 from elfaudit.commands import graph as gate
 from elfaudit.commands.gate import run_gate
@@ -126,7 +126,7 @@ def test_symbol_added_to_shipped_node_is_seen_through_the_grandparent(build_lib)
 
     parent = graph.library("1.1.0", SONAME)
     assert parent is not None
-    assert problems(compare_abi(parent, new, PROFILE).findings) == []  # the parent sees nothing
+    assert problems(compared(parent, new, PROFILE).findings) == []  # the parent sees nothing
 
     verdict = graph_check(graph, [new], "1.2.0")
     bad = problems(verdict.findings)
@@ -210,7 +210,7 @@ def test_removal_and_move_are_reported_against_the_grandparent(build_lib) -> Non
 
     parent = graph.library("1.1.0", SONAME)
     assert parent is not None
-    assert problems(compare_abi(parent, new, PROFILE).findings) == []
+    assert problems(compared(parent, new, PROFILE).findings) == []
 
     bad = problems(graph_check(graph, [new], "1.2.0").findings)
     assert rules(bad) == {

@@ -12,9 +12,8 @@ from typing import NoReturn
 
 import pytest
 from conftest import BuildLib
+from weighing import checked, compared
 
-from elfaudit.analysis.compare import compare_abi
-from elfaudit.analysis.conformance import check_library
 from elfaudit.commands.waiving import WaiverOptions, apply_waivers
 from elfaudit.model.abi import LibraryABI
 from elfaudit.model.report import Severity
@@ -39,7 +38,7 @@ def build_from_script(build_lib: BuildLib, path: Path, soname: str) -> LibraryAB
 
 
 def _errors(old: LibraryABI, new: LibraryABI) -> set[tuple[str, str | None, str | None]]:
-    found = compare_abi(old, new, builtin("libvirt")).findings
+    found = compared(old, new, builtin("libvirt")).findings
     return {(f.rule, f.symbol, f.version) for f in found if f.severity is Severity.ERROR}
 
 
@@ -61,7 +60,7 @@ def test_libvirt_3_2_0_virDomainSetBlockThreshold_in_shipped_3_1_0(
         ("symbol-added-to-released-node", "virDomainSetBlockThreshold", "LIBVIRT_3.1.0")
     }
     # libvirt cannot fix it without breaking ABI: the shipped waiver accepts it, visibly.
-    findings = list(compare_abi(v310, v320, builtin("libvirt")).findings)
+    findings = list(compared(v310, v320, builtin("libvirt")).findings)
     waived, stale = apply_waivers(findings, [builtin("libvirt")], WaiverOptions())
     (f,) = [f for f in waived if f.symbol == "virDomainSetBlockThreshold"]
     assert f.waived and "3.2.0" in f.waived
@@ -172,10 +171,10 @@ def test_fork_inserts_a_node_for_a_shipped_release(shared_dir: Path, build_lib: 
     ref = shared_dir / "reference/libvirt-syms/v9.6.0/libvirt_public.syms"
     fork = build_from_script(build_lib, path, "libvirt.so.0")
     upstream = build_from_script(build_lib, ref, "libvirt.so.0")
-    assert check_library(fork, parse_script(str(path)), builtin("libvirt")) == []
-    assert check_library(upstream, parse_script(str(ref)), builtin("libvirt")) == []
+    assert checked(fork, parse_script(str(path)), builtin("libvirt")) == []
+    assert checked(upstream, parse_script(str(ref)), builtin("libvirt")) == []
 
-    found = compare_abi(upstream, fork, builtin("libvirt")).findings
+    found = compared(upstream, fork, builtin("libvirt")).findings
     assert ("node-parent-changed", "LIBVIRT_6.10.0", Severity.WARNING) in {
         (f.rule, f.version, f.severity) for f in found
     }

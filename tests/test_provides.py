@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from conftest import BuildLib
+from weighing import weighed
 
 from elfaudit.analysis.provides import compare_provides, marker, provides, requires
 from elfaudit.model.abi import LibraryABI, VersionDef, VersionNeed
 from elfaudit.model.report import Severity
-from elfaudit.policy.profiles import builtin
 from elfaudit.readers.elf import read_library
 
 ELFDEPS = "/usr/lib/rpm/elfdeps"
@@ -106,18 +106,18 @@ def test_names_that_are_not_libraries_are_filtered() -> None:
 def test_compare_provides(build_lib: BuildLib) -> None:
     new = read_library(build_lib(LIB_C, MAP.replace("PRIVATE_2.0", "PRIVATE_3.0")))
     old = read_library(build_lib(LIB_C, MAP))
-    assert compare_provides([old], [new]) == []  # only the private node was renamed
+    assert weighed(compare_provides([old], [new])) == []  # only the private node was renamed
     lost = read_library(build_lib(LIB_C, "T_1.0 { global: foo; bar; local: *; };"))
-    found = compare_provides([old], [lost])
+    found = weighed(compare_provides([old], [lost]))
     assert [(f.rule, f.version, f.severity) for f in found] == [
         ("provides-removed", "T_2.0", Severity.ERROR)
     ]
     assert "libt.so.1(T_2.0)(64bit)" in found[0].message
     # A capability that moved to another library of the new build is still provided.
-    both = compare_provides([old], [lost, replace(old, path="/other")])
+    both = weighed(compare_provides([old], [lost, replace(old, path="/other")]))
     assert both == []
     # A library gone entirely: every provide is reported (the private one is exempt).
-    gone = compare_provides([old], [])
+    gone = weighed(compare_provides([old], []))
     assert sorted(f.version or "" for f in gone) == ["", "T_1.0", "T_2.0"]
 
 
@@ -138,9 +138,9 @@ def test_compare_provides_weak_nodes_warn() -> None:
 
     old = qemu(["LIBVIRT_QEMU_0.8.3", "LIBVIRT_QEMU_0.9.4"])
     new = qemu(["LIBVIRT_QEMU_0.8.3"])
-    found = compare_provides([old], [new])
+    found = weighed(compare_provides([old], [new]))
     assert [(f.version, f.severity) for f in found] == [("LIBVIRT_QEMU_0.9.4", Severity.WARNING)]
-    strict = compare_provides([old], [new], profile=builtin("generic"))
+    strict = weighed(compare_provides([old], [new]), "generic")
     assert [f.severity for f in strict] == [Severity.ERROR]
 
 

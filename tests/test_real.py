@@ -34,8 +34,8 @@ from typing import Any
 import jsonschema
 import pytest
 import realdebs
+from weighing import compared
 
-from elfaudit.analysis.compare import compare_abi
 from elfaudit.commands import check as audit
 from elfaudit.commands import graph as gate
 from elfaudit.model.abi import LibraryABI, Symbol
@@ -289,7 +289,7 @@ def test_no_public_symbol_lost(old: str, new: str) -> None:
     failures = []
     for soname in SONAMES:
         a, b = real_abi(old, soname), real_abi(new, soname)
-        result = compare_abi(a, b, profile)
+        result = compared(a, b, profile)
         errors = [f for f in result.findings if f.severity is Severity.ERROR]
         failures += [
             f"{soname}: {f.rule} {f.symbol or ''} {f.version}: {f.message}" for f in errors

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from conftest import BuildLib
+from weighing import self_checked
 
 from elfaudit.analysis.conformance import chain_breaks
-from elfaudit.analysis.self_check import self_check
 from elfaudit.commands import scan as sc
 from elfaudit.model.abi import LibraryABI, VersionDef
 from elfaudit.model.report import Severity
@@ -57,13 +57,13 @@ def _slow_audit(path: str) -> sc.ScanItem:
 
 def test_self_check_clean(build_lib: BuildLib) -> None:
     abi = read_library(build_lib(CLEAN_C, CLEAN_MAP))
-    assert self_check(abi, builtin("generic")) == []
+    assert self_checked(abi, builtin("generic")) == []
 
 
 def test_self_check_unversioned(build_lib: BuildLib) -> None:
     abi = read_library(build_lib(LEAKY_C, LEAKY_MAP, soname="libleak.so.1"))
     assert any(s.name == "leak" and s.version is None for s in abi.symbols)
-    found = self_check(abi, builtin("generic"))
+    found = self_checked(abi, builtin("generic"))
     assert [(f.rule, f.symbol) for f in found] == [("symbol-unversioned", "leak")]
     assert found[0].severity is Severity.ERROR
 
@@ -71,7 +71,7 @@ def test_self_check_unversioned(build_lib: BuildLib) -> None:
 def test_self_check_hidden_only(build_lib: BuildLib) -> None:
     abi = read_library(build_lib(HIDDEN_C, HIDDEN_MAP, soname="libhid.so.1"))
     assert any(s.name == "old" and not s.default for s in abi.symbols)
-    found = self_check(abi, builtin("generic"))
+    found = self_checked(abi, builtin("generic"))
     assert [(f.rule, f.symbol, f.version) for f in found] == [
         ("symbol-not-default", "old", "V_1.0")
     ]
@@ -81,7 +81,7 @@ def test_self_check_chain(build_lib: BuildLib) -> None:
     abi = read_library(build_lib(CHAIN_C, CHAIN_MAP, soname="libvirt.so.0"))
     prof = profile_for(abi.soname)
     assert prof.name == "libvirt" and prof.chain
-    found = self_check(abi, prof)
+    found = self_checked(abi, prof)
     got = [(f.rule, f.version, f.severity) for f in found]
     assert got == [
         ("script-chain-broken", "LIBVIRT_1.2.0", Severity.ERROR),
@@ -90,7 +90,7 @@ def test_self_check_chain(build_lib: BuildLib) -> None:
     assert "previous node LIBVIRT_1.1.0" in found[0].message
     assert "first LIBVIRT_QEMU node" in found[1].message
     # The generic profile has no chain rule.
-    assert self_check(abi, builtin("generic")) == []
+    assert self_checked(abi, builtin("generic")) == []
 
 
 def test_chain_breaks_name_order() -> None:
@@ -117,7 +117,7 @@ def test_self_check_handmade_abi() -> None:
         (VersionDef("libx.so.1", 1, base=True), VersionDef("X_PRIVATE_1", 2)),
         (),
     )
-    assert self_check(abi, builtin("generic")) == []
+    assert self_checked(abi, builtin("generic")) == []
 
 
 # --------------------------------------------------------------------------- inputs

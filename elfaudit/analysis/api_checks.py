@@ -11,9 +11,10 @@ Two checks:
   every documented function exported, under the node its version names, and nothing
   public exported without documentation.
 
-Hypervisor-specific descriptions (``libvirt-qemu``, ``libvirt-lxc``; see :data:`WEAK_APIS`)
-"are not guaranteed to be preserved forever": pass ``weak=True`` and errors become
-warnings.
+Findings are raw and name their API module (``Finding.api``, the description's name):
+hypervisor-specific descriptions (``libvirt-qemu``, ``libvirt-lxc``) "are not guaranteed to
+be preserved forever", which the libvirt profile says as data (``"apis"``) and the weighing
+pass (:mod:`elfaudit.policy.weigh`) applies: errors there become warnings.
 
 Exemptions, each from the guarantees text or from what changes by design:
 
@@ -59,7 +60,7 @@ from typing import TypeVar
 
 from elfaudit.base.errors import InputError
 from elfaudit.model.abi import LibraryABI
-from elfaudit.model.report import Finding, Severity
+from elfaudit.model.report import Finding
 from elfaudit.model.script import Location
 from elfaudit.policy.rules import Rule
 from elfaudit.readers.api_xml import (
@@ -77,13 +78,9 @@ from elfaudit.readers.api_xml import (
 
 __all__ = [
     "VERSION_MACROS",
-    "WEAK_APIS",
     "check_api_against_library",
     "compare_api",
 ]
-
-#: Descriptions of hypervisor-specific libraries: weaker guarantees (warnings, not errors).
-WEAK_APIS = frozenset({"libvirt-qemu", "libvirt-lxc"})
 
 #: Macros whose value is the release itself and changes every release by design.
 #: ``LIBVIR_VERSION_NUMBER`` (libvirt-common.h, ``major * 1000000 + minor * 1000 + micro``)
@@ -100,7 +97,7 @@ _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]+")
 @dataclass(frozen=True, slots=True)
 class _Ctx:
     library: str
-    weak: bool
+    api: str  # the description's name, e.g. libvirt-qemu
     out: list[Finding]
 
     def add(
@@ -111,13 +108,19 @@ class _Ctx:
         *,
         version: str | None = None,
         location: Location | None = None,
+        hidden: bool = False,
     ) -> None:
-        severity = rule.severity
-        if self.weak and severity is Severity.ERROR:
-            severity = Severity.WARNING
         message = _CONTROL_RE.sub(" ", message)
         self.out.append(
-            Finding(rule.id, severity, self.library, symbol, version, message, location)
+            rule.finding(
+                self.library,
+                version,
+                message,
+                symbol,
+                location=location,
+                api=self.api,
+                hidden=hidden,
+            )
         )
 
 
@@ -137,7 +140,7 @@ def _exempt_name(name: str) -> bool:
 # --------------------------------------------------------------------------- release to release
 
 
-def compare_api(old: ApiDescription, new: ApiDescription, *, weak: bool = False) -> list[Finding]:
+def compare_api(old: ApiDescription, new: ApiDescription) -> list[Finding]:
     """Every change from ``old`` to ``new`` that libvirt's guarantees forbid, plus additions.
 
     Raises :class:`InputError` when the two files describe different libraries.
@@ -146,7 +149,7 @@ def compare_api(old: ApiDescription, new: ApiDescription, *, weak: bool = False)
         raise InputError(
             new.path, f"describes the {new.name} API, but {old.path} describes {old.name}"
         )
-    ctx = _Ctx(new.library, weak, [])
+    ctx = _Ctx(new.library, new.name, [])
     _compare_functions(old.functions, new.functions, ctx, kind="function")
     _compare_functions(old.functypes, new.functypes, ctx, kind="functype")
     _compare_variables(old.variables, new.variables, ctx)
@@ -484,23 +487,21 @@ def _compare_versions(old: ApiDescription, new: ApiDescription, ctx: _Ctx) -> No
 # --------------------------------------------------------------------------- description vs binary
 
 
-def check_api_against_library(
-    api: ApiDescription, abi: LibraryABI, *, weak: bool = False
-) -> list[Finding]:
+def check_api_against_library(api: ApiDescription, abi: LibraryABI) -> list[Finding]:
     """The description against the library built with it.
 
     * api-not-exported: a documented function or variable the library does not export;
     * api-node-mismatch: exported, but not under ``<PREFIX><version>`` (``LIBVIRT_1.2.3``,
       ``LIBVIRT_QEMU_1.2.3``...) where ``version`` is the item's documented version
       (checked only when the description carries versions);
-    * api-undocumented: an exported symbol outside private nodes (``*PRIVATE*``) and not an
-      ABS version marker, that the description does not list as function or variable.
+    * api-undocumented: an exported symbol, not an ABS version marker, that the description
+      does not list as function or variable (in a private node: exempt when weighed).
 
     Raises :class:`InputError` when the library is not the one the description documents.
     """
     if abi.soname is not None and abi.soname != api.library:
         raise InputError(abi.path, f"is {abi.soname}, but {api.path} documents {api.library}")
-    ctx = _Ctx(api.library, weak, [])
+    ctx = _Ctx(api.library, api.name, [])
     exported: dict[str, list[str | None]] = {}
     for s in abi.symbols:
         if s.default:
@@ -534,12 +535,13 @@ def check_api_against_library(
     names = {i.name for i in documented}
     markers = set(abi.markers) | set(abi.node_names)
     for s in abi.symbols:
-        if s.name in names or s.name in markers or (s.version and "PRIVATE" in s.version):
+        if s.name in names or s.name in markers:
             continue
         ctx.add(
             Rule.API_UNDOCUMENTED,
             s.name,
             f"{s.label} is exported but {api.path} does not describe it",
             version=s.version,
+            hidden=not s.default,
         )
     return _sorted(ctx.out)

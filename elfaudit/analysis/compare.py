@@ -6,10 +6,24 @@ from collections import defaultdict
 from dataclasses import dataclass
 from operator import attrgetter
 
+from elfaudit.analysis.raw import RawFindings
 from elfaudit.model.abi import DATA_TYPES, LibraryABI, Symbol
-from elfaudit.model.report import Finding, PrivateSummary
-from elfaudit.policy.profiles import FindingSink, Profile
+from elfaudit.model.report import Finding, NodeClass, PrivateSummary
+from elfaudit.policy.profiles import Profile
 from elfaudit.policy.rules import Rule
+
+# The rules judged symbol by symbol: skipped in private nodes when all are exempt there.
+_SYMBOL_RULES = (
+    Rule.SYMBOL_REMOVED,
+    Rule.SYMBOL_VERSION_CHANGED,
+    Rule.SYMBOL_DEFAULT_LOST,
+    Rule.SYMBOL_TYPE_CHANGED,
+    Rule.SYMBOL_BINDING_CHANGED,
+    Rule.SYMBOL_VISIBILITY_CHANGED,
+    Rule.SYMBOL_SIZE_CHANGED,
+    Rule.SYMBOL_ADDED_TO_RELEASED_NODE,
+    Rule.SYMBOL_ADDED,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,9 +38,12 @@ def compare_abi(
     """Every change from ``old`` to ``new`` that matters to programs linked against ``old``.
 
     Keeping an old version as a hidden compat symbol (``foo@V1`` beside ``foo@@V2``)
-    is not a removal. Private nodes are summarised, not judged.
+    is not a removal. The findings are raw (see :mod:`elfaudit.policy.weigh`). Private
+    nodes are summarised; their symbols are not compared one by one when the profile
+    exempts every symbol rule there (it is most of the work on libvirt), which is what
+    weighing would have made of those findings anyway.
     """
-    out = FindingSink(new.name, profile)
+    out = RawFindings(new.name)
     if (old.machine, old.elf_class, old.byte_order) != (new.machine, new.elf_class, new.byte_order):
         out.add(
             Rule.MACHINE_CHANGED,
@@ -37,12 +54,15 @@ def compare_abi(
     if old.soname != new.soname:
         out.add(Rule.SONAME_CHANGED, None, f"SONAME changed from {old.soname} to {new.soname}")
     _compare_nodes(old, new, out)
-    _compare_symbols(old, new, out)
+    private = {
+        n for n in (*old.node_names, *new.node_names) if profile.node_class(n) is NodeClass.PRIVATE
+    }
+    _compare_symbols(old, new, private, _skip_private(profile), out)
     findings = sorted(out.findings, key=lambda f: (f.rule, f.version or "", f.symbol or ""))
     return Comparison(tuple(findings), _private_summary(old, new, profile, show_private))
 
 
-def _compare_nodes(old: LibraryABI, new: LibraryABI, out: FindingSink) -> None:
+def _compare_nodes(old: LibraryABI, new: LibraryABI, out: RawFindings) -> None:
     new_nodes = {v.name: v for v in new.versions if not v.base}
     old_nodes = {v.name: v for v in old.versions if not v.base}
     for name, v in old_nodes.items():
@@ -81,18 +101,23 @@ def _index(symbols: tuple[Symbol, ...], names: set[str]) -> dict[str, dict[str |
     return idx
 
 
-def _compare_symbols(old: LibraryABI, new: LibraryABI, out: FindingSink) -> None:
+def _skip_private(profile: Profile) -> bool:
+    """Can private nodes go uncompared? Yes when every symbol rule is exempt there."""
+    return all(profile.severity_table(r.id)["private"] is None for r in _SYMBOL_RULES)
+
+
+def _compare_symbols(
+    old: LibraryABI, new: LibraryABI, private: set[str], skip: bool, out: RawFindings
+) -> None:
     old_nodes = set(old.node_names)
-    # Private nodes are exempt (their churn is summarised): judging their thousands of
-    # symbols one by one only to drop every finding is most of the work on libvirt.
-    private = {n for n in (*old.node_names, *new.node_names) if out.profile.is_private(n)}
-    changed = _changed_names(old, new, private)
+    skipped = private if skip else set()
+    changed = _changed_names(old, new, skipped)
     old_idx, new_idx = _index(old.symbols, changed), _index(new.symbols, changed)
     for name, old_versions in old_idx.items():
         new_versions = new_idx.get(name, {})
         new_defaults = [s for s in new_versions.values() if s.default]
         for ver, o in old_versions.items():
-            if ver in private:
+            if ver in skipped:
                 continue
             n = new_versions.get(ver)
             if n is None:
@@ -111,26 +136,31 @@ def _compare_symbols(old: LibraryABI, new: LibraryABI, out: FindingSink) -> None
         old_versions = old_idx.get(name, {})
         old_public = [v for v in old_versions if v not in private]
         for ver, n in new_versions.items():
-            if ver in old_versions or ver in private:
+            if ver in old_versions or ver in skipped:
                 continue
             if old_public:
                 # The name existed at another version: either reported as moved, or the
                 # compat pattern (old version kept hidden, new default added).
-                if any(v in new_versions for v in old_public):
+                if not any(v in new_versions for v in old_public):
+                    continue
+                if ver is None or ver not in old_nodes:
                     out.add(Rule.SYMBOL_ADDED, ver, f"{n.label} was added", name)
-                continue
+                    continue
             if ver is not None and ver in old_nodes:
+                # A new version of a name in a node that already shipped: what the history
+                # check reports too (weighed as info when hidden: nothing can link it).
                 out.add(
                     Rule.SYMBOL_ADDED_TO_RELEASED_NODE,
                     ver,
                     f"{n.label} is new, but {ver} already shipped in the old release",
                     name,
+                    hidden=not n.default,
                 )
             else:
                 out.add(Rule.SYMBOL_ADDED, ver, f"{n.label} was added", name)
 
 
-def _gone(o: Symbol, new_versions: dict[str | None, Symbol], out: FindingSink) -> None:
+def _gone(o: Symbol, new_versions: dict[str | None, Symbol], out: RawFindings) -> None:
     moved_to = [s for s in new_versions.values() if s.default]
     if o.default and moved_to:
         dest = ", ".join(s.label for s in moved_to)
@@ -141,16 +171,19 @@ def _gone(o: Symbol, new_versions: dict[str | None, Symbol], out: FindingSink) -
             o.name,
         )
     else:
-        out.add(Rule.SYMBOL_REMOVED, o.version, f"{o.label} was removed", o.name)
+        out.add(
+            Rule.SYMBOL_REMOVED, o.version, f"{o.label} was removed", o.name, hidden=not o.default
+        )
 
 
-def _compare_attributes(o: Symbol, n: Symbol, out: FindingSink) -> None:
+def _compare_attributes(o: Symbol, n: Symbol, out: RawFindings) -> None:
     if o.type != n.type:
         out.add(
             Rule.SYMBOL_TYPE_CHANGED,
             o.version,
             f"{o.label} changed from {o.type} to {n.type}",
             o.name,
+            hidden=not o.default,
         )
     if o.binding != n.binding:
         out.add(
@@ -158,6 +191,7 @@ def _compare_attributes(o: Symbol, n: Symbol, out: FindingSink) -> None:
             o.version,
             f"{o.label} changed binding from {o.binding} to {n.binding}",
             o.name,
+            hidden=not o.default,
         )
     if o.visibility != n.visibility:
         out.add(
@@ -165,6 +199,7 @@ def _compare_attributes(o: Symbol, n: Symbol, out: FindingSink) -> None:
             o.version,
             f"{o.label} changed visibility from {o.visibility} to {n.visibility}",
             o.name,
+            hidden=not o.default,
         )
     if o.type in DATA_TYPES and n.type == o.type and o.size != n.size:
         out.add(
@@ -172,6 +207,7 @@ def _compare_attributes(o: Symbol, n: Symbol, out: FindingSink) -> None:
             o.version,
             f"{o.label} changed size from {o.size} to {n.size} bytes",
             o.name,
+            hidden=not o.default,
         )
 
 

@@ -5,41 +5,27 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
+from elfaudit.analysis.raw import RawFindings
 from elfaudit.model.abi import LibraryABI, Symbol
-from elfaudit.model.report import Finding, NodeClass, Severity
+from elfaudit.model.report import Finding, NodeClass
 from elfaudit.model.script import Location, ScriptNode, VersionScript
 from elfaudit.model.tags import VersionTag
-from elfaudit.policy.profiles import FindingSink, Profile, RuleLike
+from elfaudit.policy.profiles import Profile
 from elfaudit.policy.rules import Rule
 from elfaudit.readers import version_script as symfile
 
 
-class _Collector(FindingSink):
-    def add(
-        self,
-        rule: RuleLike,
-        node: str | None,
-        message: str,
-        symbol: str | None = None,
-        *,
-        location: Location | None = None,
-        hygiene: bool = False,
-    ) -> None:
-        if hygiene and self.profile.node_class(node) is NodeClass.PRIVATE:
-            # Listing mistakes in private fragments are worth fixing but break nothing.
-            self.findings.append(
-                Finding(rule.id, Severity.WARNING, self.library, symbol, node, message, location)
-            )
-            return
-        super().add(rule, node, message, symbol, location=location)
-
-
 def check_library(abi: LibraryABI, script: VersionScript, profile: Profile) -> list[Finding]:
-    """Every way the binary disagrees with the scripts, as findings."""
-    out = _Collector(abi.name, profile)
+    """Every way the binary disagrees with the scripts, as raw findings (private nodes
+    included: the weighing pass decides what they are worth).
+
+    ``profile`` says how to read the scripts, not what findings weigh: ``exact_listing``
+    (a symbol matched only by a wildcard is not listed) and ``chain``.
+    """
+    out = RawFindings(abi.name)
     named = [n for n in script.nodes if n.name is not None]
     _check_nodes(abi, named, out)
-    _check_symbols(abi, script, out)
+    _check_symbols(abi, script, profile.exact_listing, out)
     _check_listed(abi, script, out)
     _check_duplicates(script, out)
     if profile.chain:
@@ -47,7 +33,7 @@ def check_library(abi: LibraryABI, script: VersionScript, profile: Profile) -> l
     return sorted(out.findings, key=lambda f: (f.rule, f.version or "", f.symbol or ""))
 
 
-def _check_nodes(abi: LibraryABI, named: list[ScriptNode], out: _Collector) -> None:
+def _check_nodes(abi: LibraryABI, named: list[ScriptNode], out: RawFindings) -> None:
     lib_nodes = {v.name: v for v in abi.versions if not v.base}
     script_names = {n.name for n in named}
     for n in named:
@@ -77,7 +63,9 @@ def _check_nodes(abi: LibraryABI, named: list[ScriptNode], out: _Collector) -> N
             )
 
 
-def _check_symbols(abi: LibraryABI, script: VersionScript, out: _Collector) -> None:
+def _check_symbols(
+    abi: LibraryABI, script: VersionScript, exact_listing: bool, out: RawFindings
+) -> None:
     by_name: dict[str, list[Symbol]] = defaultdict(list)
     for s in abi.symbols:
         by_name[s.name].append(s)
@@ -98,6 +86,7 @@ def _check_symbols(abi: LibraryABI, script: VersionScript, out: _Collector) -> N
                         f"{name} is exported without a version although the library defines "
                         "versions",
                         symbol=name,
+                        hidden=not s.default,
                     )
                 elif node is None and script.nodes:
                     out.add(
@@ -105,6 +94,7 @@ def _check_symbols(abi: LibraryABI, script: VersionScript, out: _Collector) -> N
                         None,
                         f"{name} is exported but no version script lists it",
                         symbol=name,
+                        hidden=not s.default,
                     )
                 continue
             if node is None:
@@ -114,6 +104,7 @@ def _check_symbols(abi: LibraryABI, script: VersionScript, out: _Collector) -> N
                         s.version,
                         f"{s.label} is exported but no version script lists it",
                         symbol=name,
+                        hidden=not s.default,
                     )
                 continue
             if s.version != expected:
@@ -125,6 +116,7 @@ def _check_symbols(abi: LibraryABI, script: VersionScript, out: _Collector) -> N
                     s.version,
                     f"{name} is exported as {s.label} but the script puts it in {expected}",
                     symbol=name,
+                    hidden=not s.default,
                 )
                 continue
             if not defaults:
@@ -133,8 +125,9 @@ def _check_symbols(abi: LibraryABI, script: VersionScript, out: _Collector) -> N
                     s.version,
                     f"{name} is exported only as {s.label} (hidden): new programs cannot link it",
                     symbol=name,
+                    hidden=not s.default,
                 )
-            if wildcard and out.profile.exact_listing:
+            if wildcard and exact_listing:
                 assert match.entry is not None
                 out.add(
                     Rule.SYMBOL_NOT_IN_SCRIPT,
@@ -142,11 +135,12 @@ def _check_symbols(abi: LibraryABI, script: VersionScript, out: _Collector) -> N
                     f"{s.label} is exported only because the wildcard '{match.entry.pattern}' "
                     f"in {expected} matches it",
                     symbol=name,
+                    hidden=not s.default,
                     location=match.entry.location,
                 )
 
 
-def _check_listed(abi: LibraryABI, script: VersionScript, out: _Collector) -> None:
+def _check_listed(abi: LibraryABI, script: VersionScript, out: RawFindings) -> None:
     exported = {s.name for s in abi.symbols}
     for n in script.nodes:
         for e in n.globals:
@@ -162,7 +156,7 @@ def _check_listed(abi: LibraryABI, script: VersionScript, out: _Collector) -> No
                 )
 
 
-def _check_duplicates(script: VersionScript, out: _Collector) -> None:
+def _check_duplicates(script: VersionScript, out: RawFindings) -> None:
     first: dict[str, tuple[ScriptNode, Location]] = {}
     for n in script.nodes:
         for e in n.globals:
@@ -179,11 +173,10 @@ def _check_duplicates(script: VersionScript, out: _Collector) -> None:
                 f"{e.pattern} is listed again (first in {where} at line {seen[1].line})",
                 symbol=e.pattern,
                 location=e.location,
-                hygiene=True,
             )
 
 
-def _check_chain(named: list[ScriptNode], profile: Profile, out: _Collector) -> None:
+def _check_chain(named: list[ScriptNode], profile: Profile, out: RawFindings) -> None:
     """Each public/weak node inherits the previous node of its family; names increase."""
     where = {n.name: n.location for n in named}
     pairs = [(n.name, n.parents) for n in named if n.name is not None]

@@ -25,7 +25,6 @@ from collections.abc import Sequence
 
 from elfaudit.model.abi import LibraryABI
 from elfaudit.model.report import Finding
-from elfaudit.policy.profiles import Profile, profile_for
 from elfaudit.policy.rules import Rule
 
 __all__ = ["compare_provides", "marker", "provides", "requires"]
@@ -97,16 +96,13 @@ def _node_of(capability: str) -> str | None:
 
 
 def compare_provides(
-    old_abis: Sequence[LibraryABI],
-    new_abis: Sequence[LibraryABI],
-    *,
-    profile: Profile | None = None,
+    old_abis: Sequence[LibraryABI], new_abis: Sequence[LibraryABI]
 ) -> list[Finding]:
     """``provides-removed`` for every capability the old set of libraries provided and the new
     one does not (the package-level view rpm has: a capability may move between libraries).
 
-    Each library is judged with ``profile``, else ``profile_for(soname)``: private nodes are
-    exempt (they are renamed every release), weak nodes give warnings.
+    Raw findings, named by the old library and the node: the weighing pass exempts private
+    nodes (they are renamed every release) and softens weak ones.
     """
     new_caps: set[str] = set()
     for abi in new_abis:
@@ -114,23 +110,18 @@ def compare_provides(
     findings: list[Finding] = []
     seen: set[str] = set()
     for abi in old_abis:
-        prof = profile if profile is not None else profile_for(abi.soname)
         for cap in provides(abi):
             if cap in new_caps or cap in seen:
                 continue
             seen.add(cap)
             node = _node_of(cap)
             what = f"version node {node}" if node else "the library itself"
-            f = Finding(
-                Rule.PROVIDES_REMOVED.id,
-                Rule.PROVIDES_REMOVED.severity,
-                abi.name,
-                None,
-                node,
-                f"{cap} is no longer provided ({what}): packages requiring it cannot be "
-                "installed against the new build",
+            findings.append(
+                Rule.PROVIDES_REMOVED.finding(
+                    abi.name,
+                    node,
+                    f"{cap} is no longer provided ({what}): packages requiring it cannot be "
+                    "installed against the new build",
+                )
             )
-            adjusted = prof.adjust(f, node)
-            if adjusted is not None:
-                findings.append(adjusted)
     return sorted(findings, key=lambda f: (f.library, f.version or "", f.message))

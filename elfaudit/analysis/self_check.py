@@ -4,9 +4,10 @@ what ``scan`` runs on every library it finds."""
 from __future__ import annotations
 
 from elfaudit.analysis.conformance import chain_breaks
+from elfaudit.analysis.raw import RawFindings
 from elfaudit.model.abi import LibraryABI
 from elfaudit.model.report import Finding
-from elfaudit.policy.profiles import FindingSink, Profile
+from elfaudit.policy.profiles import Profile
 from elfaudit.policy.rules import Rule
 
 # --------------------------------------------------------------------------- self check
@@ -21,10 +22,10 @@ def self_check(abi: LibraryABI, profile: Profile) -> list[Finding]:
       public or weak node inherits exactly the previous node of its prefix family (the first
       of a family inherits nothing) and node names increase numerically.
 
-    Findings go through ``profile.adjust``: private nodes are exempt, weak nodes warn.
+    The findings are raw: the weighing pass exempts private nodes and softens weak ones.
     """
     name = abi.name
-    sink = FindingSink(name, profile)
+    sink = RawFindings(name)
     add = sink.add
 
     if abi.versioned:
@@ -44,6 +45,7 @@ def self_check(abi: LibraryABI, profile: Profile) -> list[Finding]:
                 s.version,
                 f"{s.name} is exported only as {s.label} (hidden): new programs cannot link it",
                 s.name,
+                hidden=True,
             )
     if profile.chain:
         for node, message in chain_breaks(

@@ -41,7 +41,6 @@ from elfaudit.model.abi import LibraryABI, Symbol
 from elfaudit.model.report import Finding
 from elfaudit.model.script import Location
 from elfaudit.model.tables import GeneratedSymbols, SymbolsLibrary, SymbolsLine
-from elfaudit.policy.profiles import Profile
 from elfaudit.policy.rules import Rule
 from elfaudit.readers.debian_symbols import (
     LibraryEntry,
@@ -460,7 +459,6 @@ def check_symbols_file(
     abis: Sequence[LibraryABI],
     *,
     minver: MinverFn,
-    profile: Profile | None = None,
     allow_prerelease: bool = True,
 ) -> list[Finding]:
     """Where the symbols file and the libraries disagree.
@@ -474,7 +472,8 @@ def check_symbols_file(
       added to a node after the node shipped.
 
     Libraries are matched by SONAME; a library the file does not describe gives one
-    missing-symbol finding. ``profile`` (optional) exempts private nodes and softens weak ones.
+    missing-symbol finding. The findings are raw: the weighing pass exempts private nodes
+    and softens weak ones.
     """
     findings: list[Finding] = []
 
@@ -485,11 +484,11 @@ def check_symbols_file(
         node: str | None,
         message: str,
         location: Location | None,
+        hidden: bool = False,
     ) -> None:
-        f = Finding(rule.id, rule.severity, library, symbol, node, message, location)
-        adjusted = profile.adjust(f, node) if profile is not None else f
-        if adjusted is not None:
-            findings.append(adjusted)
+        findings.append(
+            rule.finding(library, node, message, symbol, location=location, hidden=hidden)
+        )
 
     for abi in abis:
         name = abi.name
@@ -527,6 +526,7 @@ def check_symbols_file(
                     sym.version,
                     f"{raw} is exported but {sf.path} does not cover it{why}",
                     lib.location,
+                    hidden=not sym.default,
                 )
                 continue
             used.add(id(entry))
@@ -548,6 +548,7 @@ def check_symbols_file(
                     f"{real}: programs using it would accept a {lib.package or 'package'} "
                     "without it",
                     entry.location,
+                    hidden=not sym.default,
                 )
         for e in lib.entries:
             if e.deprecated is not None or e.optional:

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from elfaudit.base.errors import InputError
-from elfaudit.commands.waiving import WaiverOptions, apply_waivers
-from elfaudit.model.report import Finding, Report, Severity
+from elfaudit.commands.waiving import WaiverOptions, weigh_findings
+from elfaudit.model.report import Finding, Report
 from elfaudit.policy.profiles import profile_for
 from elfaudit.policy.rules import Rule
+from elfaudit.policy.weigh import Profiles
 from elfaudit.readers.inputs import load_libraries
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def run_api_compare(
 ) -> Report:
     """libvirt-api.xml (or libvirt-dev packages) release to release, and optionally each
     description against the library built with it (``libraries``: files or packages)."""
-    from elfaudit.analysis.api_checks import WEAK_APIS, check_api_against_library, compare_api
+    from elfaudit.analysis.api_checks import check_api_against_library, compare_api
 
     old = {d.name: d for d in _api_descriptions(old_path)}
     new = {d.name: d for d in _api_descriptions(new_path)}
@@ -57,26 +58,20 @@ def run_api_compare(
     for name, n in sorted(new.items()):
         o = old.get(name)
         if o is not None:
-            findings.extend(compare_api(o, n, weak=name in WEAK_APIS))
+            findings.extend(compare_api(o, n))
+    # Not named by its API module: a whole description gone is an error whatever its class.
     findings.extend(
-        Finding(
-            Rule.API_FUNCTION_REMOVED.id,
-            Severity.ERROR,
-            o.library,
-            None,
-            None,
-            f"the API description {name} is gone",
-        )
+        Rule.API_FUNCTION_REMOVED.finding(o.library, None, f"the API description {name} is gone")
         for name, o in sorted(old.items())
         if name not in new
     )
     libs = {a.name: a for p in libraries for a in load_libraries(p)}
-    for name, n in sorted(new.items()):
+    for _name, n in sorted(new.items()):
         abi = libs.get(n.library)
         if abi is not None:
-            findings.extend(check_api_against_library(n, abi, weak=name in WEAK_APIS))
+            findings.extend(check_api_against_library(n, abi))
     profiles = [profile_for(d.library) for d in new.values()]
-    applied, stale = apply_waivers(findings, profiles, waivers)
+    applied, stale = weigh_findings(findings, Profiles(), profiles, waivers)
     return Report(
         "api-compare",
         tuple(sorted(d.library for d in new.values())),

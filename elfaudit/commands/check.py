@@ -6,11 +6,12 @@ from collections.abc import Sequence
 
 from elfaudit.commands.compare import _private_node_of
 from elfaudit.commands.dump import run_dump
-from elfaudit.commands.waiving import WaiverOptions, apply_waivers
+from elfaudit.commands.waiving import WaiverOptions, weigh_findings
 from elfaudit.model.abi import LibraryABI
-from elfaudit.model.report import Finding, Problem, Report, Severity
-from elfaudit.policy.profiles import Profile, profile_for
+from elfaudit.model.report import Finding, Problem, Report
+from elfaudit.policy.profiles import Profile
 from elfaudit.policy.rules import Rule
+from elfaudit.policy.weigh import Profiles
 
 
 def run_check(
@@ -28,6 +29,7 @@ def run_check(
     libs = run_dump(lib_paths)
     findings: list[Finding] = []
     profiles: list[Profile] = []
+    profile_of = Profiles(profile, {a.name: a.soname for a in libs})
     assigned = assign_scripts(libs, script_paths)
     used = {p for paths in assigned.values() for p in paths}
     problems = tuple(
@@ -36,17 +38,14 @@ def run_check(
         if p not in used
     )
     for abi in libs:
-        prof = profile_for(abi.soname, profile)
+        prof = profile_of(abi.name)
         profiles.append(prof)
         node = private_node or _private_node_of(abi, prof)
         mine = assigned[abi.name]
         if not mine:
             findings.append(
-                Finding(
-                    Rule.NODE_UNEXPECTED.id,
-                    Severity.ERROR,
+                Rule.NODE_UNEXPECTED.finding(
                     abi.name,
-                    None,
                     None,
                     f"none of the given scripts is for {abi.name} (no listed symbol is "
                     "exported by it)",
@@ -55,7 +54,7 @@ def run_check(
             continue
         script = load_scripts(mine, node)
         findings.extend(check_library(abi, script, prof))
-    applied, stale = apply_waivers(findings, profiles, waivers)
+    applied, stale = weigh_findings(findings, profile_of, profiles, waivers)
     return Report(
         "check",
         tuple(a.name for a in libs),

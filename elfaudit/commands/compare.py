@@ -6,11 +6,12 @@ only parses arguments, calls one of these and renders the result.
 
 from __future__ import annotations
 
-from elfaudit.commands.waiving import WaiverOptions, apply_waivers
+from elfaudit.commands.waiving import WaiverOptions, weigh_findings
 from elfaudit.model.abi import LibraryABI
-from elfaudit.model.report import Finding, PrivateSummary, Report, Severity
-from elfaudit.policy.profiles import Profile, profile_for
+from elfaudit.model.report import Finding, PrivateSummary, Report
+from elfaudit.policy.profiles import Profile
 from elfaudit.policy.rules import Rule
+from elfaudit.policy.weigh import Profiles
 from elfaudit.readers.inputs import kind_of, load_libraries
 
 
@@ -44,53 +45,43 @@ def compare_sets(
     profile: str | None = None,
     show_private: bool = False,
     provides: bool = False,
-) -> tuple[list[Finding], list[PrivateSummary], list[Profile]]:
+) -> tuple[list[Finding], list[PrivateSummary], Profiles]:
     """Pair the two sets by SONAME and compare each pair; libraries gone or new.
 
     With ``provides`` (package-level inputs), also ``provides-removed`` for every RPM-style
-    capability the old set offered and the new one does not.
+    capability the old set offered and the new one does not. The findings are raw; the
+    returned :class:`Profiles` weighs them (each library's profile, as compared).
     """
     from elfaudit.analysis.compare import compare_abi
 
     pairs, gone, added = pair_by_soname(old, new)
     findings: list[Finding] = []
     private: list[PrivateSummary] = []
-    profiles: list[Profile] = []
+    # A library is judged by its new build's SONAME (a gone one by its old).
+    sonames = {a.name: a.soname for a in old}
+    sonames.update({n.name: n.soname for _, n in pairs})
+    sonames.update({n.name: n.soname for n in added})
+    profile_of = Profiles(profile, sonames)
     for o, n in pairs:
-        prof = profile_for(n.soname, profile)
-        profiles.append(prof)
+        prof = profile_of(n.name)
         result = compare_abi(o, n, prof, show_private=show_private)
         findings.extend(result.findings)
         if result.private is not None:
             private.append(result.private)
     findings.extend(
-        Finding(
-            Rule.LIBRARY_REMOVED.id,
-            Severity.ERROR,
-            o.name,
-            None,
-            None,
-            f"{o.name} is in the old set but not in the new one",
+        Rule.LIBRARY_REMOVED.finding(
+            o.name, None, f"{o.name} is in the old set but not in the new one"
         )
         for o in gone
     )
     findings.extend(
-        Finding(
-            Rule.LIBRARY_ADDED.id,
-            Severity.INFO,
-            n.name,
-            None,
-            None,
-            f"{n.name} is new in the new set",
-        )
-        for n in added
+        Rule.LIBRARY_ADDED.finding(n.name, None, f"{n.name} is new in the new set") for n in added
     )
     if provides:
         from elfaudit.analysis.provides import compare_provides
 
-        forced = profile_for(None, profile) if profile else None
-        findings.extend(compare_provides(old, new, profile=forced))
-    return findings, private, profiles
+        findings.extend(compare_provides(old, new))
+    return findings, private, profile_of
 
 
 def load_pair(old_path: str, new_path: str) -> tuple[list[LibraryABI], list[LibraryABI]]:
@@ -146,10 +137,12 @@ def run_compare(
         or len(new) > 1
         or any(kind_of(p) in ("package", "dir") for p in (old_path, new_path))
     )
-    findings, private, profiles = compare_sets(
+    findings, private, profile_of = compare_sets(
         old, new, profile=profile, show_private=show_private, provides=package_level
     )
-    applied, stale = apply_waivers(findings, profiles, waivers)
+    # Weighing first: the profiles chosen for the pairs are those whose waivers apply.
+    paired = list(profile_of.chosen)
+    applied, stale = weigh_findings(findings, profile_of, paired, waivers)
     names = sorted({a.name for a in old} | {a.name for a in new})
     return Report(
         "compare",

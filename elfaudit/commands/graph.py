@@ -91,14 +91,16 @@ def run_graph_check(
     from dataclasses import replace
 
     from elfaudit.graph.judge import graph_check
+    from elfaudit.policy.weigh import Profiles, weigh
 
     rel = _need_release(release, lib_paths)
     path = resolve_graph(graph_path)
     graph = load_graph(path)
     libs = run_dump(lib_paths)
     verdict = graph_check(graph, libs, rel, parents or None, profile=profile)
-    findings = list(verdict.findings)
-    findings.extend(_libraries_gone(graph, verdict.parents, libs, lib_paths))
+    findings = list(verdict.findings)  # weighed by the judge
+    gone = _libraries_gone(graph, verdict.parents, libs, lib_paths)
+    findings.extend(weigh(gone, Profiles(profile)))
     profiles = [profile_for(a.soname, profile) for a in libs]
     applied, stale = apply_waivers(
         findings, profiles, replace(waivers, release=waivers.release or rel)

@@ -24,6 +24,7 @@ from elfaudit.base.errors import ElfauditError, NoLibrariesError, one_line
 from elfaudit.commands.waiving import WaiverOptions, apply_waivers
 from elfaudit.model.report import Finding, Problem, Report
 from elfaudit.policy.profiles import profile_for
+from elfaudit.policy.weigh import weigh
 
 _PACKAGE_SUFFIXES = (".deb", ".udeb", ".ddeb", ".rpm")
 _ELF_MAGIC = b"\x7fELF"
@@ -82,7 +83,9 @@ def audit_path(path: str) -> ScanItem:
             else (f"{abi.name} ({where})")
         )
         labels.append(label)
-        findings.extend(replace(f, library=label) for f in self_check(abi, profile_for(abi.soname)))
+        prof = profile_for(abi.soname)
+        weighed = weigh(self_check(abi, prof), prof)
+        findings.extend(replace(f, library=label) for f in weighed)
     return ScanItem(path, tuple(labels), tuple(findings))
 
 
@@ -238,6 +241,7 @@ def run_scan(
     result = scan(expanded, jobs=jobs, progress=progress)
     report = result.report("scan")
     profiles = [profile_for(name) for name in sorted(set(report.libraries))]
+    # Weighed per library in audit_path (by SONAME, before naming it with its input).
     applied, stale = apply_waivers(list(report.findings), profiles, waivers)
     problems = tuple(empty) + report.problems
     return Report(

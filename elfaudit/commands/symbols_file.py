@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from elfaudit.base.errors import InputError
 from elfaudit.commands.dump import run_dump
 from elfaudit.commands.graph import infer_release, late_additions, load_default_graph
-from elfaudit.commands.waiving import WaiverOptions, apply_waivers
+from elfaudit.commands.waiving import WaiverOptions, weigh_findings
 from elfaudit.model.report import Report
 from elfaudit.model.tables import GeneratedSymbols
 from elfaudit.policy.profiles import profile_for
@@ -70,9 +70,9 @@ def run_symbols_check(
         where = symbols_path
     graph = load_default_graph(graph_path)
     findings = debsymbols.check_symbols_file(
-        sf, libs, minver=debsymbols.node_minver(late_additions(graph, prof)), profile=prof
+        sf, libs, minver=debsymbols.node_minver(late_additions(graph, prof))
     )
-    applied, stale = apply_waivers(findings, [prof], waivers)
+    applied, stale = weigh_findings(findings, prof, [prof], waivers)
     return Report(
         "symbols-file",
         tuple(a.name for a in libs),

@@ -1,12 +1,14 @@
-"""Waivers as commands apply them: the profile's shipped waivers plus ``--waivers`` files."""
+"""Waivers as commands apply them: the profile's shipped waivers plus ``--waivers`` files,
+and the weighing pass (:mod:`elfaudit.policy.weigh`) every command's findings go through."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from elfaudit.model.report import Finding
 from elfaudit.policy.profiles import Profile, waivers_path
+from elfaudit.policy.weigh import ProfileOf, weigh
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,3 +43,15 @@ def apply_waivers(
     applied, unused = wv.apply_waivers(findings, own + shipped, release=opts.release)
     stale = tuple(wv.describe(w) for w in unused if w in own)
     return tuple(applied), stale
+
+
+def weigh_findings(
+    raw: Iterable[Finding],
+    profile_of: Profile | ProfileOf,
+    profiles: Sequence[Profile],
+    opts: WaiverOptions,
+) -> tuple[tuple[Finding, ...], tuple[str, ...]]:
+    """A command's raw findings through the whole pass: weighed by ``profile_of`` (each
+    finding's library's profile), then waived by ``profiles``' shipped waivers and the
+    ``--waivers`` files. Returns the findings and the stale user waivers."""
+    return apply_waivers(weigh(raw, profile_of), profiles, opts)

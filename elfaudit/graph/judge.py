@@ -7,13 +7,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from elfaudit.analysis.compare import compare_abi
+from elfaudit.analysis.raw import RawFindings
 from elfaudit.graph.dag import ReleaseGraph
 from elfaudit.graph.records import LibraryRecord
 from elfaudit.model.abi import LibraryABI
-from elfaudit.model.report import Finding, NodeClass, Severity
+from elfaudit.model.report import Finding, Severity
 from elfaudit.model.tags import VersionTag, release_key
-from elfaudit.policy.profiles import FindingSink, Profile, profile_for
+from elfaudit.policy.profiles import Profile, profile_for
 from elfaudit.policy.rules import Rule
+from elfaudit.policy.weigh import weigh
 
 WaiverFn = Callable[[list[Finding], str], Sequence[Finding]]
 
@@ -71,7 +73,8 @@ def graph_check(
     *,
     profile: str | None = None,
 ) -> GraphVerdict:
-    """Every way ``libs`` (the build of ``release``) breaks a promise of an earlier release."""
+    """Every way ``libs`` (the build of ``release``) breaks a promise of an earlier release,
+    weighed by each library's profile (waivers are the caller's)."""
     if parents is not None:
         chosen = list(parents)
     elif release in graph:  # re-judging a recorded release: against its recorded history
@@ -86,7 +89,7 @@ def graph_check(
     findings: list[Finding] = []
     for abi in libs:
         prof = profile_for(abi.soname, profile)
-        findings.extend(_judge_library(graph, abi, release, chosen, ordered, prof))
+        findings.extend(weigh(_judge_library(graph, abi, release, chosen, ordered, prof), prof))
     findings.sort(key=lambda f: (f.library, f.rule, f.version or "", f.symbol or ""))
     return GraphVerdict(release, tuple(chosen), tuple(ordered), tuple(findings))
 
@@ -185,7 +188,7 @@ def _released_node_additions(
     graph: ReleaseGraph, abi: LibraryABI, ancestors: list[str], prof: Profile
 ) -> list[Finding]:
     """A symbol in a node that some ancestor shipped without it (even if a parent had it)."""
-    sink = FindingSink(abi.name, prof)
+    sink = RawFindings(abi.name)
     reported: set[tuple[str, str]] = set()
     for anc in ancestors:
         shipped = graph.released_nodes(abi.name, [anc])
@@ -201,6 +204,7 @@ def _released_node_additions(
                 f"{s.label} is not in {s.version} as release {anc} shipped it: a symbol "
                 "must go into a new node",
                 s.name,
+                hidden=not s.default,
             )
     return sink.findings
 
@@ -208,7 +212,9 @@ def _released_node_additions(
 def _node_names(
     graph: ReleaseGraph, abi: LibraryABI, release: str, ancestors: list[str], prof: Profile
 ) -> list[Finding]:
-    sink = FindingSink(abi.name, prof)
+    """Node names against the release being built and the releases before it (raw: the
+    private node's name is judged too, and weighed like any other finding)."""
+    sink = RawFindings(abi.name)
     rel = release_numbers(release)
     shipped_nodes: set[str] = set()
     for anc in ancestors:
@@ -216,9 +222,8 @@ def _node_names(
         if rec is not None:
             shipped_nodes.update(rec.node_names())
     for node in abi.node_names:
-        cls = prof.node_class(node)
         tag = VersionTag.parse(node)
-        if cls is NodeClass.PRIVATE or not tag.numbers:
+        if not tag.numbers:
             continue
         nums = tag.numbers[:3]
         if rel and nums > rel:
@@ -240,24 +245,17 @@ def _node_names(
                     f"programs needing {node} would accept {anc}",
                 )
                 break
-    out = sink.findings
     template = prof.private_node_for(abi.soname, upstream_version(release))
     if template is not None:
         private = [n for n in abi.node_names if prof.is_private(n)]
         if private and template not in private:
-            # About a private node, so not weighed by the profile (which would drop it).
-            out.append(
-                Finding(
-                    Rule.PRIVATE_NODE_MISNAMED.id,
-                    Severity.WARNING,
-                    abi.name,
-                    None,
-                    private[0],
-                    f"the private node is {', '.join(private)}; building "
-                    f"{release} should name it {template}",
-                )
+            sink.add(
+                Rule.PRIVATE_NODE_MISNAMED,
+                private[0],
+                f"the private node is {', '.join(private)}; building "
+                f"{release} should name it {template}",
             )
-    return out
+    return sink.findings
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,7 +293,7 @@ def graph_summary(
                 old = graph.library(par, soname)
                 if old is None:
                     continue
-                found = list(compare_abi(old, abi, prof).findings)
+                found = weigh(compare_abi(old, abi, prof).findings, prof)
                 if apply is not None:
                     found = list(apply(found, rel))
                 breaks.extend(

@@ -40,6 +40,11 @@ class Finding:
     message: str
     location: Location | None = None
     waived: str | None = None  # the waiver's reason when a waiver matched
+    # Facts a policy weighs (see elfaudit.policy.weigh); never rendered, not compared.
+    hidden: bool = field(default=False, compare=False)  # the symbol is non-default (``@``)
+    api: str | None = field(default=None, compare=False)  # API module, e.g. ``libvirt-qemu``
+    # Set only by the weighing pass: the severity is final (raw findings carry the rule's).
+    weighed: bool = field(default=False, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

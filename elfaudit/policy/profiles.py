@@ -3,6 +3,11 @@
 A profile is JSON (``elfaudit/data/profiles/*.json`` or any file given with
 ``--profile PATH``). It is checked on load; a bad file is a :class:`ProfileError`
 naming the file, never a traceback.
+
+Besides node classes, a profile may override the rule catalogue's per-class severities
+(``"severities": {"rule-id": {"public"|"weak"|"private"|"hidden": "error"|"warning"|
+"info"|"exempt"}}``) and give API descriptions a class (``"apis": {"libvirt-qemu":
+"weak"}``). A profile is data only: :mod:`elfaudit.policy.weigh` applies it.
 """
 
 from __future__ import annotations
@@ -12,13 +17,13 @@ import json
 import os
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Protocol
+from typing import Any
 
 from elfaudit.base.datafiles import data_path, read_data
 from elfaudit.base.errors import ProfileError
 from elfaudit.base.fileio import read_json
-from elfaudit.model.report import Finding, NodeClass, Severity
-from elfaudit.model.script import Location
+from elfaudit.model.report import NodeClass, Severity
+from elfaudit.policy.rules import BY_ID, SEVERITY_KEYS, spec
 
 FORMAT = "elfaudit-profile"
 BUILTIN = ("libvirt", "generic")
@@ -34,7 +39,11 @@ _KEYS = {
     "private_nodes",
     "waivers",
     "late_additions",
+    "severities",
+    "apis",
 }
+_SEVERITY_VALUES = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFO}
+_SEVERITY_VALUES_TEXT = "error, warning, info, exempt"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +60,11 @@ class Profile:
     # (soname, symbol) -> the release that really added a symbol to an already-shipped
     # node: what a dependency on that symbol needs (Debian symbols files, needs).
     late_additions: tuple[tuple[tuple[str, str], str], ...] = ()
+    # rule id -> ((class or "hidden", severity or None for exempt), ...): overrides of the
+    # rule catalogue's per-class severities, applied by elfaudit.policy.weigh.
+    severities: tuple[tuple[str, tuple[tuple[str, Severity | None], ...]], ...] = ()
+    # API description name (e.g. "libvirt-qemu") -> its class; unnamed ones are public.
+    apis: tuple[tuple[str, NodeClass], ...] = ()
 
     def late_additions_map(self) -> dict[tuple[str, str], str]:
         return dict(self.late_additions)
@@ -70,51 +84,16 @@ class Profile:
                 return template.replace("{release}", release)
         return None
 
-    def adjust(self, finding: Finding, node: str | None) -> Finding | None:
-        """Apply the node's class to a finding: weaker nodes warn, private ones are exempt.
+    def api_class(self, api: str | None) -> NodeClass:
+        """The class of an API description (``libvirt-qemu``); unnamed ones are public."""
+        return dict(self.apis).get(api, NodeClass.PUBLIC) if api else NodeClass.PUBLIC
 
-        Returns None when the finding is exempt. Info findings are never raised.
-        """
-        cls = self.node_class(node)
-        if cls is NodeClass.PRIVATE:
-            return None
-        if cls is NodeClass.WEAK and finding.severity is Severity.ERROR:
-            return _replace_severity(finding, Severity.WARNING)
-        return finding
-
-
-class FindingSink:
-    """Collects one library's findings, each weighed by the profile for its node: errors
-    in weaker nodes become warnings, findings in private nodes are dropped."""
-
-    def __init__(self, library: str, profile: Profile) -> None:
-        self.library = library
-        self.profile = profile
-        self.findings: list[Finding] = []
-
-    def add(
-        self,
-        rule: RuleLike,
-        node: str | None,
-        message: str,
-        symbol: str | None = None,
-        *,
-        location: Location | None = None,
-    ) -> None:
-        f = Finding(rule.id, rule.severity, self.library, symbol, node, message, location)
-        adjusted = self.profile.adjust(f, node)
-        if adjusted is not None:
-            self.findings.append(adjusted)
-
-
-class RuleLike(Protocol):
-    """What a sink needs of a rule (``elfaudit.policy.rules.Rule`` members)."""
-
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def severity(self) -> Severity: ...
+    def severity_table(self, rule_id: str) -> dict[str, Severity | None]:
+        """The rule's catalogue table with this profile's overrides on top."""
+        table = spec(rule_id).severities()
+        for key, sev in dict(self.severities).get(rule_id, ()):
+            table[key] = sev
+        return table
 
 
 @cache
@@ -124,12 +103,6 @@ def _classify(nodes: tuple[tuple[str, NodeClass], ...], node: str) -> NodeClass:
         if fnmatch.fnmatchcase(node, pattern):
             return cls
     return NodeClass.PUBLIC
-
-
-def _replace_severity(f: Finding, sev: Severity) -> Finding:
-    from dataclasses import replace
-
-    return replace(f, severity=sev)
 
 
 def _fail(path: str, why: str) -> ProfileError:
@@ -186,6 +159,13 @@ def parse_profile(doc: Any, source: str) -> Profile:
     late = tuple(
         sorted(((so, sym), rel) for so, syms in late_raw.items() for sym, rel in syms.items())
     )
+    severities = _parse_severities(doc.get("severities", {}), source)
+    apis_raw = doc.get("apis", {})
+    if not isinstance(apis_raw, dict) or not all(
+        isinstance(k, str) and k and v in ("public", "weak", "private") for k, v in apis_raw.items()
+    ):
+        raise _fail(source, "'apis' maps API description names to public, weak or private")
+    apis = tuple(sorted((k, NodeClass(v)) for k, v in apis_raw.items()))
     desc = doc.get("description", "")
     if not isinstance(desc, str):
         raise _fail(source, "'description' must be a string")
@@ -200,7 +180,39 @@ def parse_profile(doc: Any, source: str) -> Profile:
         waivers=waivers,
         source=source,
         late_additions=late,
+        severities=severities,
+        apis=apis,
     )
+
+
+def _parse_severities(
+    raw: Any, source: str
+) -> tuple[tuple[str, tuple[tuple[str, Severity | None], ...]], ...]:
+    """``{"rule-id": {"public"|"weak"|"private"|"hidden": "error"|...|"exempt"}}``."""
+    if not isinstance(raw, dict):
+        raise _fail(source, "'severities' maps rule ids to {class: severity}")
+    out = []
+    for rule_id, table in sorted(raw.items()):
+        if rule_id not in BY_ID:
+            raise _fail(source, f"severities: unknown rule id {rule_id!r}")
+        if not isinstance(table, dict) or not table:
+            raise _fail(source, f"severities[{rule_id!r}] must be a non-empty object")
+        entries: list[tuple[str, Severity | None]] = []
+        for key, value in sorted(table.items()):
+            if key not in SEVERITY_KEYS:
+                raise _fail(
+                    source,
+                    f"severities[{rule_id!r}]: unknown key {key!r} "
+                    f"(expected {', '.join(SEVERITY_KEYS)})",
+                )
+            if value != "exempt" and value not in _SEVERITY_VALUES:
+                raise _fail(
+                    source,
+                    f"severities[{rule_id!r}][{key!r}] must be one of {_SEVERITY_VALUES_TEXT}",
+                )
+            entries.append((key, None if value == "exempt" else _SEVERITY_VALUES[value]))
+        out.append((rule_id, tuple(entries)))
+    return tuple(out)
 
 
 def _load_file(path: str) -> Profile:

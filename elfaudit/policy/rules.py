@@ -1,17 +1,24 @@
 """The catalogue of rules: stable kebab-case ids, default severity, one-line help.
 
 Rule ids never change once released; reports, waivers, SARIF and JUnit all key on them.
-The severity here is the rule's severity for a *public* (stable) version node; a
-profile lowers it to a warning for weaker nodes (e.g. ``LIBVIRT_QEMU_*``) and exempts
-private nodes. Info rules stay info.
+``severity`` is the rule's severity for a *public* (stable) version node. Each rule also
+has a default severity per node class, which the weighing pass
+(:mod:`elfaudit.policy.weigh`) applies and a profile may override (``"severities"``):
+weaker nodes (e.g. ``LIBVIRT_QEMU_*``) lower an error to a warning, private nodes are
+exempt unless ``private`` says otherwise, and ``hidden`` caps the severity of a finding
+about a hidden (``name@NODE``, non-default) symbol. Info rules stay info.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
 
-from elfaudit.model.report import Severity
+from elfaudit.model.report import Finding, Severity
+
+if TYPE_CHECKING:
+    from elfaudit.model.script import Location
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +28,25 @@ class RuleSpec:
     family: str  # script, compare, graph, package, api, symbols-file
     summary: str
     guarantee: str  # what promise or fact of dynamic linking the rule enforces
+    private: Severity | None = None  # in private nodes (None: exempt)
+    hidden: Severity | None = None  # at most this about a hidden symbol (None: no cap)
+
+    def severities(self) -> dict[str, Severity | None]:
+        """The default table the weighing pass starts from: class (and ``hidden``) ->
+        severity, None meaning exempt. ``hidden`` is present only when the rule caps it."""
+        weak = Severity.WARNING if self.severity is Severity.ERROR else self.severity
+        out: dict[str, Severity | None] = {
+            "public": self.severity,
+            "weak": weak,
+            "private": self.private,
+        }
+        if self.hidden is not None:
+            out["hidden"] = self.hidden
+        return out
+
+
+#: The keys of a severity table (``RuleSpec.severities``, a profile's ``"severities"``).
+SEVERITY_KEYS = ("public", "weak", "private", "hidden")
 
 
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
@@ -92,6 +118,8 @@ class Rule(Enum):
         "script",
         "A symbol is listed more than once in the version scripts.",
         "A symbol has exactly one introducing version.",
+        # Listing mistakes in private fragments are worth fixing but break nothing.
+        private=W,
     )
     SCRIPT_CHAIN_BROKEN = RuleSpec(
         "script-chain-broken",
@@ -170,6 +198,9 @@ class Rule(Enum):
         "compare",
         "A new symbol appeared in a version node an earlier release already shipped.",
         "Each API is tagged with the version that introduced it; per-node dependencies lie.",
+        # A hidden (compat) symbol cannot be linked by new programs, so no dependency on
+        # the node can be created through it (glibc's foo@OLD beside foo@@NEW).
+        hidden=INFO,
     )
     SONAME_CHANGED = RuleSpec(
         "soname-changed",
@@ -234,6 +265,7 @@ class Rule(Enum):
         "graph",
         "The private node is not named after the release being built.",
         "libvirt renames LIBVIRT_PRIVATE_<release> every release.",
+        private=W,  # always about a private node
     )
     # ---- the documented API (libvirt-dev's libvirt-api.xml; api-compare)
     API_FUNCTION_REMOVED = RuleSpec(
@@ -360,6 +392,23 @@ class Rule(Enum):
     @property
     def severity(self) -> Severity:
         return self.value.severity
+
+    def finding(
+        self,
+        library: str,
+        node: str | None,
+        message: str,
+        symbol: str | None = None,
+        *,
+        location: Location | None = None,
+        hidden: bool = False,
+        api: str | None = None,
+    ) -> Finding:
+        """A raw finding of this rule: the catalogue severity, not yet weighed."""
+        return Finding(
+            self.id, self.severity, library, symbol, node, message, location,
+            hidden=hidden, api=api,
+        )  # fmt: skip
 
 
 BY_ID: dict[str, Rule] = {r.value.id: r for r in Rule}
