@@ -57,6 +57,8 @@ class ElfReadError(InputError):
 class ScriptSyntaxError(InputError):
     """A version script GNU ld would reject."""
 
+    line: int  # always known here
+
     def __init__(self, path: str, line: int, column: int, reason: str) -> None:
         ElfauditError.__init__(self, f"{path}:{line}:{column}: {reason}")
         self.path = path
