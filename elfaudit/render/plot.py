@@ -6,10 +6,12 @@ matplotlib is optional (the ``[plot]`` extra) and imported only inside
 
 from __future__ import annotations
 
+import io
 import os
 from typing import TYPE_CHECKING, Any
 
 from elfaudit.base.errors import GraphError
+from elfaudit.base.fileio import atomic_write
 from elfaudit.model.tags import release_key
 
 if TYPE_CHECKING:
@@ -130,14 +132,14 @@ def plot_release_graph(graph: ReleaseGraph, path: str, *, title: str | None = No
             h_in = ax.get_position().height * fig.get_figheight()
             gap = max(0.2, (h_in - top_in - below_in) / (nlanes - 1)) if nlanes > 1 else LANE_IN
             ax.set_ylim(-(nlanes - 1) - below_in / gap, (h_in - below_in) / gap - (nlanes - 1))
+            buf = io.BytesIO()
             if ext == ".svg":
-                fig.savefig(path, format="svg", metadata={"Date": None})
+                fig.savefig(buf, format="svg", metadata={"Date": None})
             else:
-                fig.savefig(path, format="png", dpi=100)
-        except OSError as exc:
-            raise GraphError(path, f"cannot write: {exc.strerror or exc}") from None
+                fig.savefig(buf, format="png", dpi=100)
         finally:
             plt.close(fig)
+    atomic_write(path, buf.getvalue(), error=GraphError)
 
 
 def _draw_dag(
