@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from elfaudit.model.abi import LibraryABI
-from elfaudit.model.tags import VersionTag, release_key
+from elfaudit.model.tags import VersionTag, node_key, release_key
 
 __all__ = [
     "LibraryNeeds",
@@ -26,10 +26,6 @@ __all__ = [
     "required_nodes",
     "satisfies",
 ]
-
-
-def _node_key(node: str) -> tuple[VersionTag, str]:
-    return (VersionTag.parse(node), node)
 
 
 def required_nodes(program: LibraryABI, soname: str | None = None) -> dict[str, list[str]]:
@@ -46,7 +42,7 @@ def required_nodes(program: LibraryABI, soname: str | None = None) -> dict[str, 
             found[imp.file].add(imp.version)
     if soname is not None:
         found = {soname: found[soname]} if found.get(soname) else {}
-    return {lib: sorted(nodes, key=_node_key) for lib, nodes in sorted(found.items())}
+    return {lib: sorted(nodes, key=node_key) for lib, nodes in sorted(found.items())}
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +148,8 @@ def missing(program: LibraryABI, library: LibraryABI) -> Missing:
         linked=linked,
         nodes=nodes,
         weak_nodes=tuple(n for n in nodes if n in weak_needs),
-        symbols=tuple(sorted(syms, key=lambda p: (_node_key(p[1]), p[0]))),
-        weak_symbols=tuple(sorted(weak_syms, key=lambda p: (_node_key(p[1]), p[0]))),
+        symbols=tuple(sorted(syms, key=lambda p: (node_key(p[1]), p[0]))),
+        weak_symbols=tuple(sorted(weak_syms, key=lambda p: (node_key(p[1]), p[0]))),
     )
 
 

@@ -25,9 +25,7 @@ from elfaudit.commands.waiving import WaiverOptions, apply_waivers
 from elfaudit.model.report import Finding, Problem, Report
 from elfaudit.policy.profiles import profile_for
 from elfaudit.policy.weigh import weigh
-
-_PACKAGE_SUFFIXES = (".deb", ".udeb", ".ddeb", ".rpm")
-_ELF_MAGIC = b"\x7fELF"
+from elfaudit.readers.inputs import PACKAGE_SUFFIXES
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +91,11 @@ def audit_path(path: str) -> ScanItem:
 
 
 def _is_elf(path: str) -> bool:
+    from elfaudit.readers.elf import ELF_MAGIC
+
     try:
         with open(path, "rb") as fh:
-            return fh.read(4) == _ELF_MAGIC
+            return fh.read(len(ELF_MAGIC)) == ELF_MAGIC
     except OSError:
         return False
 
@@ -128,7 +128,7 @@ def expand_inputs(paths: Sequence[str]) -> list[str]:
             out.append(p)
             continue
         files = list(_walk(p))
-        packages = [f for f in files if f.endswith(_PACKAGE_SUFFIXES) and os.path.isfile(f)]
+        packages = [f for f in files if f.endswith(PACKAGE_SUFFIXES) and os.path.isfile(f)]
         if packages:
             out.extend(packages)
             continue

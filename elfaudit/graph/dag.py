@@ -75,7 +75,6 @@ from elfaudit.graph.codec import (
     _encode_library,
     decode_releases,
 )
-from elfaudit.graph.node_chain import _node_key
 from elfaudit.graph.records import (
     _NAME_BAD,
     _TIME_RE,
@@ -93,7 +92,7 @@ from elfaudit.graph.records import (
     default_is_private,
 )
 from elfaudit.model.abi import LibraryABI
-from elfaudit.model.tags import VersionTag, release_key
+from elfaudit.model.tags import VersionTag, node_key, release_key
 
 
 class ReleaseGraph:
@@ -318,10 +317,10 @@ class ReleaseGraph:
             for r in self._minimal(have):
                 rec = self._releases[r].library(lib)
                 assert rec is not None
-                nodes = sorted({s.node for s in rec.symbols if s.name == symbol}, key=_node_key)
+                nodes = sorted({s.node for s in rec.symbols if s.name == symbol}, key=node_key)
                 out.extend(Introduction(r, lib, symbol, n) for n in nodes)
         idx = self._index()
-        out.sort(key=lambda i: (idx[i.release], i.library, _node_key(i.node)))
+        out.sort(key=lambda i: (idx[i.release], i.library, node_key(i.node)))
         return out
 
     def node_history(self, soname: str) -> list[NodeShipped]:

@@ -6,14 +6,9 @@ from __future__ import annotations
 from elfaudit.graph.records import IsPrivate, NodeOrigin, default_is_private
 from elfaudit.model.abi import LibraryABI
 from elfaudit.model.script import VersionScript
-from elfaudit.model.tags import VersionTag
+from elfaudit.model.tags import VersionTag, node_key
 
 # --------------------------------------------------------------------------- node chains
-
-
-def _node_key(node: str | None) -> tuple[VersionTag, str]:
-    n = node or ""
-    return (VersionTag.parse(n), n)
 
 
 def _nodes_of(abi: LibraryABI | VersionScript) -> list[tuple[str, tuple[str, ...]]]:
@@ -52,7 +47,7 @@ def node_chain(
     if not heads:
         return []
     chains = [walk(h) for h in heads]
-    best = max(chains, key=lambda c: (len(c), _node_key(c[0])))
+    best = max(chains, key=lambda c: (len(c), node_key(c[0])))
     return best[::-1]
 
 
@@ -81,7 +76,7 @@ def introduced_by_nodes(
             if sym.version is not None and not is_private(sym.version):
                 by_node.setdefault(sym.version, set()).add(sym.name)
     out: list[NodeOrigin] = []
-    order = sorted(by_node, key=lambda n: (n not in position, position.get(n, 0), _node_key(n)))
+    order = sorted(by_node, key=lambda n: (n not in position, position.get(n, 0), node_key(n)))
     for node in order:
         nums = VersionTag.parse(node).numbers
         rel = ".".join(str(x) for x in nums) if nums else None

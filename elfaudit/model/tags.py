@@ -38,6 +38,12 @@ class VersionTag:
         return self._key() < other._key()
 
 
+def node_key(node: str | None) -> tuple[VersionTag, str]:
+    """Sort key for a version node name (``None``, a base/unversioned entry, sorts as "")."""
+    n = node or ""
+    return (VersionTag.parse(n), n)
+
+
 def release_key(release: str) -> tuple[tuple[int, ...], str]:
     """Sort key for a release name such as ``9.0.0`` or ``debian/11.3.0-2~bpo12+1``."""
     m = re.search(r"(\d+(?:\.\d+)*)", release)

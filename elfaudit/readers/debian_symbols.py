@@ -478,4 +478,3 @@ def load_symbols_file(path: str | os.PathLike[str]) -> SymbolsFile:
     """Read and parse the symbols file at ``path``."""
     p = os.fspath(path)
     return parse_symbols_file(read_text(p), p)
-

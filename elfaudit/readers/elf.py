@@ -218,7 +218,7 @@ def read_library_bytes(data: bytes, path: str, *, digest: bool = True) -> Librar
     except _Bad as exc:
         raise ElfReadError(path, exc.reason) from None
     except Exception as exc:  # a failure the checks above did not foresee: still one line
-        detail = " ".join(str(exc).split())
+        detail = one_line(exc, empty="")  # "ValueError: " for an empty message, as before
         raise ElfReadError(
             path, f"internal error while decoding: {type(exc).__name__}: {detail}"
         ) from exc

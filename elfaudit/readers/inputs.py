@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from elfaudit.base.errors import InputError, NoLibrariesError
 from elfaudit.model.abi import LibraryABI
 
-_PACKAGE_SUFFIXES = (".deb", ".udeb", ".ddeb", ".rpm")
+PACKAGE_SUFFIXES = (".deb", ".udeb", ".ddeb", ".rpm")
+"""Names read as packages whatever their first bytes (``scan`` looks for these in a tree)."""
 
 
 def _head(path: str, n: int = 64) -> bytes:
@@ -28,7 +29,7 @@ def kind_of(path: str) -> str:
     if os.path.isdir(path):
         return "dir"
     head = _head(path)
-    if path.endswith(_PACKAGE_SUFFIXES) or head.startswith((b"!<arch>\n", b"\xed\xab\xee\xdb")):
+    if path.endswith(PACKAGE_SUFFIXES) or head.startswith((b"!<arch>\n", b"\xed\xab\xee\xdb")):
         return "package"
     from elfaudit.readers.snapshot import looks_like_snapshot
 

@@ -36,9 +36,9 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import IO, Any, NoReturn, Protocol
 
-from elfaudit.base.errors import PackageError
+from elfaudit.base.errors import PackageError, one_line
+from elfaudit.readers.elf import ELF_MAGIC
 
-ELF_MAGIC = b"\x7fELF"
 AR_MAGIC = b"!<arch>\n"
 RPM_MAGIC = b"\xed\xab\xee\xdb"
 RPM_HEADER_MAGIC = b"\x8e\xad\xe8\x01"
@@ -138,21 +138,17 @@ def _norm(path: str | os.PathLike[str]) -> str:
     return ("/" if s.startswith("/") else "") + "/".join(parts) or "."
 
 
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split()) or "unreadable"
-
-
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
-        return _one_line(exc.strerror)
+        return one_line(exc.strerror, empty="unreadable")
     if isinstance(exc, EOFError):
-        return _one_line(str(exc) or "unexpected end of data")
-    return _one_line(str(exc) or type(exc).__name__)
+        return one_line(exc, empty="unexpected end of data")
+    return one_line(exc)
 
 
 def _raise_package_error(path: str | os.PathLike[str], exc: BaseException) -> NoReturn:
     if isinstance(exc, _Refused):
-        raise PackageError(os.fspath(path), _one_line(str(exc))) from None
+        raise PackageError(os.fspath(path), one_line(exc, empty="unreadable")) from None
     raise PackageError(os.fspath(path), _describe(exc)) from None
 
 
