@@ -6,17 +6,26 @@ filesystem. A package is untrusted input:
 
 * members whose path is absolute or climbs with ``..`` are ignored, so are symlinks
   that lead outside the package root, and link chains longer than ``max_link_depth``;
-* the decompressed bytes read from one archive, the size of a member kept in memory,
-  the number of members and the size of tar meta headers are capped (:class:`Limits`);
+* the decompressed bytes read from one archive, the size of a member kept in memory and of
+  all of them together, the number of members and the size of tar meta headers are capped
+  (:class:`Limits`);
   going over a cap, a truncated or corrupt archive raises :class:`PackageError` with one
   line naming the file and the problem.
+
+Memory is bounded by what is kept, not by what an archive decompresses to: members are
+streamed, a member is kept only once its first bytes say it can be a shared library (ELF
+magic, a known class, byte order and version, type ``ET_DYN``), it is read in pieces of
+1 MiB (never twice in memory), a library-named member over ``max_member`` is refused at
+its header before any of it is read, and the members kept from one archive or tree may add
+up to ``max_kept`` bytes.
 
 Which files count as libraries follows the SONAME symlink convention: a regular ELF file
 is returned when its own name is versioned (``libfoo.so.1``, ``libfoo.so.1.2.3``) or when
 a symlink or hardlink with a versioned name leads to it (``libfoo.so.1 -> libfoo-1.2.so``).
 Development links (``libfoo.so -> ...``) do not count, nor do unversioned plugins
 (``foo.so``) or detached debug files under ``usr/lib/debug/``. Only regular files whose
-name contains ``.so`` are read at all; the ELF check is the 4-byte magic, nothing more.
+name contains ``.so`` are read at all, and only the 18 header bytes of those that are not
+shared libraries.
 """
 
 from __future__ import annotations
@@ -56,8 +65,9 @@ _DEBUG_DIR = "usr/lib/debug/"
 class Limits:
     """Caps that keep a hostile package from eating the machine."""
 
-    max_total: int = 2 * GiB  # decompressed bytes read from one archive or tree
-    max_member: int = 1 * GiB  # one member kept in memory (a library)
+    max_total: int = 2 * GiB  # decompressed bytes read from one archive
+    max_member: int = 256 * MiB  # one member kept in memory (a library): refused at its header
+    max_kept: int = 384 * MiB  # the members kept in memory from one archive or tree, together
     max_control: int = 64 * MiB  # one control-archive file (symbols, shlibs, control)
     max_members: int = 500_000  # entries in one archive or tree
     max_meta: int = 1 * MiB  # one tar pax/GNU long-name header
@@ -424,11 +434,18 @@ def _tarinfo_class(max_meta: int) -> type[tarfile.TarInfo]:
 
 @dataclass(frozen=True)
 class _Want:
-    """Which regular files to read: a name test, ELF-only or not, and a size cap."""
+    """Which regular files to read: a name test, shared libraries only or not, a size cap,
+    and the budget of bytes kept in memory."""
 
     name: Callable[[str], bool]
     elf_only: bool
     max_size: int
+    kept: _Budget
+
+
+def _want(name: Callable[[str], bool], elf_only: bool, max_size: int, limits: Limits) -> _Want:
+    budget = _Budget(limits.max_kept, "the files kept in memory", "add up to")
+    return _Want(name, elf_only, max_size, budget)
 
 
 def _keep(want: _Want, name: str, size: int, where: str) -> bool:
@@ -437,6 +454,44 @@ def _keep(want: _Want, name: str, size: int, where: str) -> bool:
     if size > want.max_size:
         raise _Refused(f"{where}: {name} is {size} bytes (limit {want.max_size})")
     return True
+
+
+_HEAD = 18  # the bytes of an ELF header that say whether it can be a shared library
+_ET_DYN = 3
+
+
+def is_shared_library_header(head: bytes) -> bool:
+    """Can a file starting with ``head`` (at least 18 bytes) be a shared library? ELF magic,
+    class 32/64-bit, byte order, version 1 and type ``ET_DYN``."""
+    if len(head) < _HEAD or not head.startswith(ELF_MAGIC):
+        return False
+    if head[4] not in (1, 2) or head[5] not in (1, 2) or head[6] != 1:
+        return False
+    return int.from_bytes(head[16:18], "little" if head[5] == 1 else "big") == _ET_DYN
+
+
+def _read_wanted(f: _Reader, size: int, want: _Want, name: str, where: str) -> bytes | None:
+    """A member ``want`` asked for, in one copy: None, once ``min(size, 18)`` bytes are read,
+    when it cannot be a shared library (``want.elf_only``); else all ``size`` bytes, read in
+    pieces of 1 MiB and counted against the kept budget before they are read."""
+    head = f.read(min(size, _HEAD))
+    if len(head) != min(size, _HEAD):
+        raise _Refused(f"{where}: {name} is truncated")
+    if want.elf_only and not is_shared_library_header(head):
+        return None
+    want.kept.spend(size)
+    if len(head) == size:
+        return head
+    buf = io.BytesIO()
+    buf.write(head)
+    left = size - len(head)
+    while left > 0:
+        chunk = f.read(min(left, MiB))
+        if not chunk:
+            raise _Refused(f"{where}: {name} is truncated")
+        buf.write(chunk)
+        left -= len(chunk)
+    return buf.getvalue()  # the buffer itself, not a copy
 
 
 def _tar_members(stream: IO[bytes], where: str, limits: Limits, want: _Want) -> Iterator[Member]:
@@ -459,11 +514,7 @@ def _tar_members(stream: IO[bytes], where: str, limits: Limits, want: _Want) -> 
                 fobj = tf.extractfile(ti)
                 if fobj is None:  # pragma: no cover - isreg() members always have data
                     continue
-                head = fobj.read(len(ELF_MAGIC))
-                if head == ELF_MAGIC or not want.elf_only:
-                    data = head + fobj.read(ti.size - len(head))
-                    if len(data) != ti.size:
-                        raise _Refused(f"{where}: {name} is truncated")
+                data = _read_wanted(fobj, ti.size, want, name, where)
             yield Member(name, Kind.FILE, ti.size, None, data)
         elif ti.issym():
             if 0 < len(ti.linkname) <= limits.max_link_length and "\0" not in ti.linkname:
@@ -679,11 +730,9 @@ def _cpio_members(stream: IO[bytes], where: str, limits: Limits, want: _Want) ->
             aliases = pending.pop(key, []) if nlink > 1 else []
             data = None
             if any(_keep(want, n, fsize, where) for n in [name, *aliases]):
-                head = _read_exact(stream, min(fsize, len(ELF_MAGIC)), where)
-                if head == ELF_MAGIC or not want.elf_only:
-                    data = head + _read_exact(stream, fsize - len(head), where)
-                else:
-                    _skip(stream, fsize - len(head), where)
+                data = _read_wanted(stream, fsize, want, name, where)
+                if data is None:
+                    _skip(stream, fsize - min(fsize, _HEAD), where)
             else:
                 _skip(stream, fsize, where)
             yield Member(name, Kind.FILE, fsize, None, data)
@@ -739,13 +788,11 @@ def _read_tree_file(path: str, st: os.stat_result, want: _Want, budget: _Budget)
         now = os.fstat(f.fileno())
         if not stat.S_ISREG(now.st_mode) or (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
             return None
-        head = f.read(len(ELF_MAGIC))
-        if head != ELF_MAGIC and want.elf_only:
-            return None
-        data = head + f.read(want.max_size + 1 - len(head))
-    if len(data) > want.max_size:
-        raise _Refused(f"{path} is over {want.max_size} bytes")
-    budget.spend(len(data))
+        if now.st_size > want.max_size:  # grown since the listing
+            raise _Refused(f"{path} is over {want.max_size} bytes")
+        data = _read_wanted(f, now.st_size, want, os.path.basename(path), os.path.dirname(path))
+    if data is not None:
+        budget.spend(len(data))
     return data
 
 
@@ -860,7 +907,7 @@ def read_members(
     if kind == "elf":
         raise PackageError(p, "an ELF file, not a package or a directory")
     try:
-        yield from _members(p, kind, limits, _Want(want, elf_only, limits.max_member))
+        yield from _members(p, kind, limits, _want(want, elf_only, limits.max_member, limits))
     except _CAUGHT as exc:
         _raise_package_error(p, exc)
 
@@ -991,7 +1038,7 @@ def read_deb_control_file(
         raise ValueError(f"not a control member name: {name!r}")
     if _detect(p) != "deb":
         raise PackageError(p, "not a Debian package (no '!<arch>' header)")
-    want = _Want(lambda n: n == wanted, False, limits.max_control)
+    want = _want(lambda n: n == wanted, False, limits.max_control, limits)
     found: bytes | None = None
     try:
         with open(p, "rb") as f:
