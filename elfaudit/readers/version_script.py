@@ -925,8 +925,9 @@ MAX_MATCH_WORK = 2_000_000
 
 The unit is one wildcard pattern tested against one symbol name (a test of a long name
 against a long pattern counts ``1 + len(name) * len(pattern) // 4096``, and the index
-look-ups of a name count too). libvirt's scripts need a few thousand; a hostile script
-(50,000 patterns that every name is a candidate for) would need billions. Exceeding it is an
+look-ups of a name count too). libvirt's scripts need none (their only glob is ``*``); a
+hostile script (50,000 patterns every name is a candidate for) would need hundreds of
+millions against libvirt.so.0. Exceeding it is an
 :class:`InputError` naming the script. About two seconds of matching."""
 
 _WILD_RUN = re.compile(r"[*?]+")
