@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
-import subprocess
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
+import binutils
 import pytest
 import realdebs
 from conftest import BuildLib
@@ -690,25 +689,6 @@ def _abi(symbols: tuple[Symbol, ...], soname: str = "libt.so") -> LibraryABI:
     )
 
 
-def nm_default_nodes(lib: Path) -> dict[str, str]:
-    """Oracle: ``nm``'s view of the node of every default (``@@``) export."""
-    if shutil.which("nm") is None:
-        pytest.skip("nm is not installed")
-    out = subprocess.run(
-        ["nm", "-D", "--defined-only", "--with-symbol-versions", str(lib)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    nodes = {}
-    for ln in out.splitlines():
-        label = ln.split()[-1]
-        if "@@" in label:
-            name, node = label.split("@@", 1)
-            nodes[name] = node
-    return nodes
-
-
 def _check_map(findings: list[Finding]) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for f in findings:
@@ -791,7 +771,7 @@ def test_check_against_gcc_built_library(build_lib: BuildLib) -> None:
     lib = build_lib(LIB_C, LIB_MAP, soname="libt.so")
     findings = check_api_against_library(api(LIB_SYMBOLS, name="libt"), read_library(lib))
     # oracle: nm's view of which node each symbol landed in
-    node_of = nm_default_nodes(lib)
+    node_of = binutils.default_nodes(lib)
     assert node_of["tMoved"] == "LIBT_1.0"
     expected_undocumented = {
         n
@@ -939,7 +919,7 @@ def test_real_description_against_binary(release: str, name: str) -> None:
     d = load_api(path)
     findings = check_api_against_library(d, read_library(lib))
     # oracle: nm's node per exported symbol, ElementTree's version per documented item
-    node_of = nm_default_nodes(lib)
+    node_of = binutils.default_nodes(lib)
     prefix = name.upper().replace("-", "_") + "_"
     root = ET.parse(path).getroot()
     documented = {

@@ -27,7 +27,8 @@ from pathlib import Path
 import binutils
 import pytest
 import realdebs
-from test_real import SONAMES, assert_matches_binutils, differences, libvirt_profile
+from binutils import assert_matches_binutils, differences
+from test_real import SONAMES, libvirt_profile
 
 from elfaudit.model.abi import DATA_TYPES, LibraryABI
 from elfaudit.readers.elf import read_library

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import binutils
 import pytest
 from conftest import BuildLib
 from weighing import weighed
@@ -237,31 +238,9 @@ def libt(build_lib: BuildLib) -> LibraryABI:
     return read_library(build_lib(LIB_C, LIB_MAP, soname="libt.so.1"))
 
 
-def _nm_names(path: str) -> set[str]:
-    """dpkg's spelling of nm's view: name@VERSION for every defined dynamic symbol."""
-    out = subprocess.run(
-        ["nm", "-D", "--defined-only", "--with-symbol-versions", path],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    names = set()
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) < 3:
-            continue
-        kind, sym = parts[1], parts[2]
-        if kind == "A":  # version markers: nm prints the bare node name
-            names.add(f"{sym}@{sym}")
-            continue
-        name, _, ver = sym.replace("@@", "@").partition("@")
-        names.add(f"{name}@{ver or 'Base'}")
-    return names
-
-
 def test_exported_names_match_nm(libt: LibraryABI) -> None:
     names = {raw for raw, _ in ds.exported_names(libt)}
-    assert names == _nm_names(libt.path)
+    assert names == binutils.dpkg_names(libt.path)
     assert {"baz@V_1.0", "baz@V_2.0", "V_1.0@V_1.0", "V_2.0@V_2.0"} <= names
 
 

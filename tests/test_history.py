@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import binutils
 import pytest
 from libvirtlike import N100, N110, N120, SONAME, Nodes, c_source, version_script
 from weighing import compared
@@ -73,15 +74,8 @@ def rules(findings: tuple[Finding, ...] | list[Finding]) -> set[tuple[str, str |
 
 def test_built_library_is_libvirt_shaped(build_lib) -> None:
     """The test libraries really are what the scenarios assume (readelf as the oracle)."""
-    import subprocess
-
     lib = build(build_lib, N110, "1.1.0")
-    out = subprocess.run(
-        ["readelf", "--wide", "-V", "--dyn-syms", str(lib)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+    out = binutils.dynamic_text(lib)
     assert "virDomainCreate@@LIBVIRT_1.1.0" in out
     assert "virPrivateHelper@@LIBVIRT_PRIVATE_1.1.0" in out
     assert "notExported" not in out

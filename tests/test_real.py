@@ -10,8 +10,8 @@ Packages come from ``realdebs`` (fetched once, cached; skipped loudly when the a
 unreachable). Suites move: everything is asserted as an invariant or computed from the
 binaries, never today's counts or Debian revisions.
 
-The binutils oracle here (``binutils_view``, ``assert_matches_binutils``) is also used by
-``test_arch.py`` for the foreign architectures.
+The binutils oracle (``binutils_view``, ``assert_matches_binutils``) lives in
+``tests/binutils.py``, shared with ``test_elf.py`` and ``test_arch.py``.
 """
 
 from __future__ import annotations
@@ -24,9 +24,6 @@ import re
 import shutil
 import subprocess
 import sys
-from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -34,6 +31,7 @@ from typing import Any
 import jsonschema
 import pytest
 import realdebs
+from binutils import assert_matches_binutils
 from weighing import compared
 
 from elfaudit.commands import check as audit
@@ -87,176 +85,6 @@ def real_abi(suite: str, soname: str, arch: str = "amd64") -> LibraryABI:
 
 
 # --------------------------------------------------------------------------- binutils oracle
-
-# (name, version, default, type, binding, visibility, size)
-Export = tuple[str, "str | None", bool, str, str, str, int]
-# (index, name, base, weak, parents as a set: GNU ld writes them in reverse script order)
-Def = tuple[int, str, bool, bool, frozenset[str]]
-# (name, version, default, binding class from nm's letter)
-NmEntry = tuple[str, "str | None", bool, str]
-
-
-def run(*cmd: str) -> str:
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=300)
-    assert done.returncode == 0, f"{' '.join(cmd)} failed: {done.stderr.strip()}"
-    return done.stdout
-
-
-_DYNSYM_RE = re.compile(
-    r"^\s*\d+:\s+(?P<value>[0-9a-fA-F]+)\s+(?P<size>\S+)\s+(?P<type>\S+)\s+(?P<bind>\S+)\s+"
-    # ppc64 ELFv2 adds "[<localentry>: 8]", AArch64 "[VARIANT_PCS]", RISC-V "[VARIANT_CC]"
-    r"(?P<vis>\S+)(?:\s+\[[^\]]*\])?\s+(?P<ndx>\S+)\s+(?P<name>.*?)(?:\s+\(\d+\))?\s*$"
-)
-_HEADER_RE = re.compile(r"^\s*(Class|Data|Machine):\s+(.*?)\s*$")
-
-
-def split_version(raw: str) -> tuple[str, str | None, bool]:
-    if "@@" in raw:
-        name, version = raw.split("@@", 1)
-        return name, version, True
-    if "@" in raw:
-        name, version = raw.split("@", 1)
-        return name, version, False
-    return raw, None, True
-
-
-@dataclass(frozen=True)
-class BinutilsView:
-    """What binutils says one library exports; also built from elfaudit's reading."""
-
-    elf_class: int
-    byte_order: str
-    defs: tuple[Def, ...]
-    exports: Counter[Export]
-    markers: Counter[str]
-    nm: Counter[NmEntry]
-
-
-def readelf_header(path: Path) -> dict[str, str]:
-    out = {}
-    for line in run("readelf", "-h", "-W", str(path)).splitlines():
-        m = _HEADER_RE.match(line)
-        if m:
-            out[m[1]] = m[2]
-    return out
-
-
-def readelf_defs(path: Path) -> tuple[Def, ...]:
-    defs: list[tuple[int, str, bool, bool, list[str]]] = []
-    section = ""
-    for line in run("readelf", "-V", "-W", str(path)).splitlines():
-        if line.startswith("Version definition section"):
-            section = "d"
-        elif line.startswith("Version "):
-            section = ""
-        elif section == "d" and (
-            m := re.search(r"Flags: (.*?)\s+Index: (\d+)\s+Cnt: (\d+)\s+Name: (\S+)$", line)
-        ):
-            defs.append((int(m[2]), m[4], "BASE" in m[1], "WEAK" in m[1], []))
-        elif section == "d" and (m := re.search(r"Parent \d+: (\S+)$", line)):
-            defs[-1][4].append(m[1])
-    return tuple((i, n, b, w, frozenset(p)) for i, n, b, w, p in defs)
-
-
-def nm_letter_binding(letter: str) -> str:
-    return "WEAK" if letter in "VvWw" else "UNIQUE" if letter == "u" else "GLOBAL"
-
-
-def binutils_view(path: Path) -> BinutilsView:
-    header = readelf_header(path)
-    defs = readelf_defs(path)
-    nodes = {name for _, name, base, _, _ in defs if not base}
-    exports: Counter[Export] = Counter()
-    markers: Counter[str] = Counter()
-    for line in run("readelf", "--dyn-syms", "-W", str(path)).splitlines():
-        m = _DYNSYM_RE.match(line)
-        if m is None or m["bind"] == "LOCAL" or m["ndx"] == "UND":
-            continue
-        name, version, default = split_version(m["name"])
-        if m["ndx"] == "ABS" and name in nodes and version in (None, name):
-            markers[name] += 1  # GNU ld's per-node marker (binutils >= 2.35 hides @@NODE)
-            continue
-        size = int(m["size"], 16) if m["size"].startswith("0x") else int(m["size"])
-        exports[(name, version, default, m["type"], m["bind"], m["vis"], size)] += 1
-    nm: Counter[NmEntry] = Counter()
-    listing = run("nm", "-D", "--with-symbol-versions", "--defined-only", str(path))
-    for line in listing.splitlines():
-        parts = line.split()
-        if len(parts) != 3:
-            continue
-        letter = parts[1]
-        if letter.islower() and letter not in "iuvw":  # local symbols
-            continue
-        name, version, default = split_version(parts[2])
-        if version == name and name in nodes:  # a marker, shown as NODE@@NODE by some nm
-            version = None
-        nm[(name, version, default, nm_letter_binding(letter))] += 1
-    return BinutilsView(
-        elf_class={"ELF32": 32, "ELF64": 64}[header["Class"]],
-        byte_order="big" if "big endian" in header["Data"] else "little",
-        defs=defs,
-        exports=exports,
-        markers=markers,
-        nm=nm,
-    )
-
-
-def elfaudit_view(abi: LibraryABI) -> BinutilsView:
-    nm: Counter[NmEntry] = Counter(
-        (s.name, s.version, s.default, "WEAK" if s.binding == "WEAK" else s.binding)
-        for s in abi.symbols
-    )
-    nm.update((m, None, True, "GLOBAL") for m in abi.markers)
-    return BinutilsView(
-        elf_class=abi.elf_class,
-        byte_order=abi.byte_order,
-        defs=tuple((v.index, v.name, v.base, v.weak, frozenset(v.parents)) for v in abi.versions),
-        exports=Counter(
-            (s.name, s.version, s.default, s.type, s.binding, s.visibility, s.size)
-            for s in abi.symbols
-        ),
-        markers=Counter(abi.markers),
-        nm=nm,
-    )
-
-
-def differences(what: str, got: Iterable[Any], want: Iterable[Any], limit: int = 25) -> str:
-    """``got`` (elfaudit) vs ``want`` (the oracle) as multisets, or "" when equal."""
-    g, w = Counter(got), Counter(want)
-    extra = sorted((g - w).elements(), key=repr)
-    missing = sorted((w - g).elements(), key=repr)
-    if not extra and not missing:
-        return ""
-    lines = [f"{what}: {len(extra)} only in elfaudit, {len(missing)} only in the oracle"]
-    lines += [f"  + {x}" for x in extra[:limit]]
-    lines += [f"  - {x}" for x in missing[:limit]]
-    return "\n".join(lines)
-
-
-def assert_matches_binutils(path: Path, abi: LibraryABI) -> BinutilsView:
-    """elfaudit's reading of ``path`` equals readelf's and nm's exactly; returns binutils'."""
-    want, got = binutils_view(path), elfaudit_view(abi)
-    problems = [
-        differences("version definitions", got.defs, want.defs),
-        differences(
-            "exported symbols (readelf --dyn-syms)", got.exports.elements(), want.exports.elements()
-        ),
-        differences("version markers", got.markers.elements(), want.markers.elements()),
-        differences("nm -D --with-symbol-versions", got.nm.elements(), want.nm.elements()),
-    ]
-    if got.defs != want.defs:  # same entries in another order
-        problems.append(f"version definitions out of order: {got.defs} != {want.defs}")
-    if (got.elf_class, got.byte_order) != (want.elf_class, want.byte_order):
-        problems.append(
-            f"header: elfaudit {got.elf_class}-bit {got.byte_order}-endian, readelf "
-            f"{want.elf_class}-bit {want.byte_order}-endian"
-        )
-    report = "\n".join(p for p in problems if p)
-    assert not report, f"{path.name}:\n{report}"
-    # The comparison above is only meaningful if there was something to compare.
-    assert want.exports and want.defs and want.nm
-    return want
-
 
 # --------------------------------------------------------------------------- the reader
 

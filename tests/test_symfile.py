@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from binutils import readelf_view
 
 from elfaudit.base.errors import InputError, ScriptSyntaxError
 from elfaudit.model.script import VersionScript
@@ -244,42 +245,13 @@ def test_reference_960_public_file_is_the_fork_import_copy(shared_dir: Path) -> 
 
 def readelf_verdefs(lib: Path) -> list[tuple[str, tuple[str, ...]]]:
     """Version definitions (BASE excluded) with their parents, in ELF order."""
-    out = subprocess.run(
-        ["readelf", "-V", "-W", str(lib)], capture_output=True, text=True, check=True
-    ).stdout
-    defs: list[tuple[str, list[str]]] = []
-    in_defs = False
-    for line in out.splitlines():
-        if line.startswith("Version definition section"):
-            in_defs = True
-            continue
-        if in_defs and line.startswith("Version "):
-            break
-        if not in_defs:
-            continue
-        m = re.search(r"Flags: (\S+)\s+Index: \d+\s+Cnt: \d+\s+Name: (\S+)", line)
-        if m:
-            defs.append((m.group(2), []) if "BASE" not in m.group(1) else ("", []))
-            continue
-        m = re.search(r"Parent \d+: (\S+)", line)
-        if m:
-            defs[-1][1].append(m.group(1))
-    return [(name, tuple(parents)) for name, parents in defs if name]
+    return [(name, parents) for _, name, base, _, parents in readelf_view(lib).defs if not base]
 
 
 def readelf_exports(lib: Path) -> dict[str, str | None]:
-    """Defined global FUNC symbols -> version (None when unversioned)."""
-    out = subprocess.run(
-        ["readelf", "--dyn-syms", "-W", str(lib)], capture_output=True, text=True, check=True
-    ).stdout
-    exports: dict[str, str | None] = {}
-    for line in out.splitlines():
-        f = line.split()
-        if len(f) < 8 or not f[0].endswith(":") or f[3] != "FUNC" or f[6] == "UND":
-            continue
-        name, _, version = f[7].replace("@@", "@").partition("@")
-        exports[name] = version or None
-    return exports
+    """Defined global FUNC symbols -> version (None when unversioned; the default wins)."""
+    funcs = sorted((e for e in readelf_view(lib).exports if e[3] == "FUNC"), key=lambda e: e[2])
+    return {e[0]: e[1] for e in funcs}
 
 
 EXTRAS = ("elfaudit_unlisted_a", "elfaudit_unlisted_b")
