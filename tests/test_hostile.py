@@ -58,18 +58,29 @@ class Run:
     max_rss_mb: float
 
 
+# The child's peak RSS is measured by a small intermediary process that starts it: a child
+# forked straight from pytest would be charged pytest's own resident pages (Linux counts
+# the memory a process had before exec in its ru_maxrss).
+_MEASURE = """
+import os, subprocess, sys
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_elfaudit(args: Sequence[str], cwd: Path) -> Run:
     """``python -m elfaudit ARGS`` in a subprocess, with its own time and peak RSS."""
+    rss = cwd / "maxrss.txt"
     with (cwd / "stderr.txt").open("wb") as err, open(os.devnull, "wb") as out:
         start = time.monotonic()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "elfaudit", *args], cwd=cwd, stdout=out, stderr=err
-        )
-        _, status, usage = os.wait4(proc.pid, 0)
+        cmd = [sys.executable, "-c", _MEASURE, str(rss), sys.executable, "-m", "elfaudit"]
+        proc = subprocess.run([*cmd, *args], cwd=cwd, stdout=out, stderr=err, check=False)
         seconds = time.monotonic() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
     lines = (cwd / "stderr.txt").read_text().splitlines()
-    return Run(proc.returncode, lines, seconds, usage.ru_maxrss / 1024)
+    return Run(proc.returncode, lines, seconds, int(rss.read_text()) / 1024)
 
 
 def assert_one_line_error(run: Run, path: str, *, seconds: float, rss_mb: float) -> str:
