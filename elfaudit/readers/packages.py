@@ -452,7 +452,8 @@ def _keep(want: _Want, name: str, size: int, where: str) -> bool:
     if not want.name(name):
         return False
     if size > want.max_size:
-        raise _Refused(f"{where}: {name} is {size} bytes (limit {want.max_size})")
+        at = f"{where}: " if where else ""  # a tree's members are named from its root
+        raise _Refused(f"{at}{name} is {size} bytes (limit {want.max_size})")
     return True
 
 
@@ -832,7 +833,7 @@ def _tree_members(root: str, limits: Limits, want: _Want) -> Iterator[Member]:
                             continue
                         first_link[key] = rel
                     data = None
-                    if _keep(want, rel, st.st_size, root):
+                    if _keep(want, rel, st.st_size, ""):
                         data = _read_tree_file(e.path, st, want, budget)
                     yield Member(rel, Kind.FILE, st.st_size, None, data)
                 else:
