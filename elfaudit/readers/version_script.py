@@ -1159,10 +1159,16 @@ class _GlobIndex:
         self.suffix_lengths = sorted({len(k) for k in self.suffix})
         self.infix_lengths = sorted({len(k) for k in self.infix})
 
+    def scan_cost(self, size: int) -> int:
+        """What looking up a name of ``size`` characters costs, in MAX_MATCH_WORK units
+        (about a microsecond each: one dict look-up per substring for infix keys)."""
+        return 1 + (size * len(self.infix_lengths) // 8 if self.infix else 0)
+
     def candidates(self, name: str) -> tuple[list[int], int]:
-        """The patterns ``name`` could match, in priority order, and what finding them cost."""
+        """The patterns ``name`` could match, in priority order, and what sorting them cost
+        (the look-ups themselves are :meth:`scan_cost`)."""
         found = list(self.always)
-        cost = 1
+        cost = 0
         if self.prefix:
             get = self.prefix.get
             for n in self.prefix_lengths:
@@ -1183,7 +1189,6 @@ class _GlobIndex:
                     hit = get(name[i : i + n])
                     if hit is not None:
                         found += hit
-            cost += size * len(self.infix_lengths) // 64
         cost += len(found) // 16
         if len(found) > 1:
             found = sorted(set(found))
@@ -1250,9 +1255,13 @@ class ScriptMatcher:
         """The deciding pattern: of the last node with a match, its first matching entry."""
         if index is None:
             return None
-        found, cost = index.candidates(name)
-        work = self.work + cost
         limit = self.max_work
+        work = self.work + index.scan_cost(len(name))
+        if work > limit:  # before the scan: a hostile library may have huge names
+            self.work = work
+            self._over()
+        found, cost = index.candidates(name)
+        work += cost
         globs = index.globs
         weight = len(name)
         try:
