@@ -28,7 +28,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import math
 import os
+import re
 import secrets
 import stat
 from collections.abc import Callable, Iterator
@@ -38,6 +40,8 @@ from elfaudit.base.errors import ElfauditError, InputError, OutputError, one_lin
 
 __all__ = [
     "MAX_INPUT_BYTES",
+    "MAX_JSON_DEPTH",
+    "MAX_JSON_INT_DIGITS",
     "MISSING",
     "atomic_write",
     "decode_text",
@@ -128,26 +132,112 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+MAX_JSON_DEPTH = 64
+"""How deeply arrays and objects may nest in a JSON input (elfaudit's own documents
+nest at most 7 levels; the json module itself gives up near 1,000)."""
+
+MAX_JSON_INT_DIGITS = 20
+"""The most digits an integer in a JSON input may have (2**64 has 20)."""
+
+_CONTAINERS = frozenset((dict, list))
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+class _BadNumber(ValueError):
+    pass
+
+
+def _bounded_int(text: str) -> int:
+    if len(text) > MAX_JSON_INT_DIGITS and len(text.lstrip("-")) > MAX_JSON_INT_DIGITS:
+        raise _BadNumber(f"an integer with more than {MAX_JSON_INT_DIGITS} digits")
+    return int(text)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _BadNumber(f"a number too large ({text[:20]}...)")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise _BadNumber(f"{name} is not JSON")
+
+
+def _too_deep(doc: Any) -> bool:
+    """True if ``doc`` nests more than :data:`MAX_JSON_DEPTH` levels; level by level, a
+    container holding only scalars costs one C-level pass."""
+    level = [doc] if type(doc) in _CONTAINERS else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > MAX_JSON_DEPTH:
+            return True
+        below: list[Any] = []
+        for x in level:
+            items = x.values() if type(x) is dict else x
+            if not _CONTAINERS.isdisjoint(map(type, items)):
+                below.extend([v for v in items if type(v) in _CONTAINERS])
+        level = below
+    return False
+
+
+def _lone_surrogate(doc: Any) -> str | None:
+    """The first lone surrogate (``\\udc80``) in a string or key of ``doc``, if any: the
+    json module accepts one as an escape, but no UTF-8 output can hold it."""
+    stack = [doc]
+    while stack:
+        x = stack.pop()
+        if type(x) is str:
+            m = _SURROGATE.search(x)
+            if m:
+                return f"\\u{ord(m.group()):04x}"
+        elif type(x) is dict:
+            stack.extend(x.keys())
+            stack.extend(x.values())
+        elif type(x) is list:
+            stack.extend(x)
+    return None
+
+
 def parse_json(
     text: str, path: str, *, error: type[InputError] = InputError, unique_keys: bool = False
 ) -> Any:
     """``text`` as JSON; otherwise ``<path>:<line>: invalid JSON: <what>``.
 
     With ``unique_keys`` a key given twice in one object is an error too (the json
-    module would keep the last one silently).
+    module would keep the last one silently). Every input is held to the same bounds,
+    whichever loader reads it: at most :data:`MAX_JSON_DEPTH` levels of nesting, integers
+    of at most :data:`MAX_JSON_INT_DIGITS` digits, finite numbers only (no ``NaN``,
+    ``Infinity`` or ``1e999``), and no lone surrogate (``"\\udc80"``) in a string.
     """
     try:
-        return json.loads(text, object_pairs_hook=_unique_keys if unique_keys else None)
+        doc = json.loads(
+            text,
+            object_pairs_hook=_unique_keys if unique_keys else None,
+            parse_int=_bounded_int,
+            parse_float=_finite_float,
+            parse_constant=_no_constant,
+        )
     except json.JSONDecodeError as exc:
         raise error(path, f"invalid JSON: {exc.msg}", exc.lineno) from None
     except _DuplicateKey as exc:
-        raise error(
-            path, f"invalid JSON: key {exc.args[0]!r} appears twice in one object"
-        ) from None
+        key = exc.args[0][:80]
+        raise error(path, f"invalid JSON: key {key!r} appears twice in one object") from None
     except RecursionError:
-        raise error(path, "invalid JSON: nested too deeply") from None
-    except ValueError as exc:  # e.g. an integer with more digits than int() accepts
+        raise error(path, f"invalid JSON: nested more than {MAX_JSON_DEPTH} levels") from None
+    except _BadNumber as exc:
+        raise error(path, f"invalid JSON: {exc}") from None
+    except ValueError as exc:  # nothing else is known to raise one; still bad input
         raise error(path, f"invalid JSON: {one_line(exc)}") from None
+    if _too_deep(doc):
+        raise error(path, f"invalid JSON: nested more than {MAX_JSON_DEPTH} levels")
+    if _SURROGATE_ESCAPE.search(text):  # only then can a string hold a lone surrogate
+        found = _lone_surrogate(doc)
+        if found is not None:
+            raise error(path, f"invalid JSON: a lone surrogate ({found}) in a string")
+    return doc
 
 
 class _Missing:
