@@ -285,11 +285,55 @@ def _cannot_write(exc: OSError) -> str:
     return f"cannot write: {one_line(exc.strerror or exc)}"
 
 
+_TEMP_RE = re.compile(r"\.([0-9]{1,10})\.[0-9a-f]{12}\.tmp\Z")
+_TEMP_BASE = 160
+"""At most this many characters of the target's name go into a temp file's name, so
+that ``.<name>.<pid>.<random>.tmp`` stays within the 255 bytes a name may have."""
+
+
+def _temp_prefix(base: str) -> str:
+    return f".{base[:_TEMP_BASE]}"
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: alive, another user's; anything else: assume alive
+        return True
+    return True
+
+
+def _remove_stale_temps(directory: str, base: str) -> None:
+    """Remove the temp files a killed writer of the same target left behind: names
+    ``.<base>.<pid>.<random>.tmp`` whose process is gone (a reused PID keeps its file
+    until that process is gone too)."""
+    prefix = _temp_prefix(base)
+    me = os.getpid()
+    try:
+        with os.scandir(directory or ".") as entries:
+            names = [e.name for e in entries if e.name.startswith(prefix)]
+    except OSError:
+        return
+    for name in names:
+        m = _TEMP_RE.fullmatch(name, len(prefix))
+        if m is None or int(m.group(1)) == me or _pid_alive(int(m.group(1))):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(directory, name))
+
+
 def _temp_in(directory: str, base: str) -> tuple[str, int]:
-    """Create ``.<base>.<random>.tmp`` exclusively, mode 0666 less the umask."""
+    """Create ``.<base>.<pid>.<random>.tmp`` exclusively, mode 0666 less the umask, after
+    removing the ones dead writers of the same target left (:func:`_remove_stale_temps`)."""
+    _remove_stale_temps(directory, base)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+    prefix = _temp_prefix(base)
     for _ in range(100):
-        tmp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
+        tmp = os.path.join(directory, f"{prefix}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
         try:
             return tmp, os.open(tmp, flags, 0o666)
         except FileExistsError:
@@ -306,7 +350,9 @@ def atomic_write(
     * a regular file (or a new one) is replaced atomically: a temp file in the same
       directory, fsync, rename over, fsync the directory. On any failure, even an
       exception that is not an OSError (KeyboardInterrupt), the temp file is removed
-      and the old file is untouched. A new file gets 0666 less the umask (and the
+      and the old file is untouched. A process killed outright (``SIGKILL``) cannot
+      clean up: its temp file, named after its PID, is removed by the next write of the
+      same target once that PID is gone. A new file gets 0666 less the umask (and the
       directory's default ACL); an existing one keeps its mode (and owner, when allowed);
     * a symlink is followed: its target is replaced, the link stays;
     * a FIFO, a character or block device is opened and written into, never replaced
