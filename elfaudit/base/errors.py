@@ -3,6 +3,27 @@
 from __future__ import annotations
 
 
+def terminal_safe(text: str) -> str:
+    """``text`` made safe to show on a terminal, on one line: every character that is not
+    printable (control characters: ``\\n``, ``\\r``, ``\\t``, ESC, DEL, the C1 controls;
+    lone surrogates; format and separator characters such as U+202E) is shown as an
+    escape, ``\\xNN``, ``\\uXXXX`` or ``\\UXXXXXXXX``. Everything else, non-ASCII letters
+    included, is kept. For names in text and Markdown output and in every error line;
+    JSON output keeps names exact."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _escape(c: str) -> str:
+    code = ord(c)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
 def one_line(what: BaseException | str, empty: str | None = None) -> str:
     """An exception's (or a string's) text on one line, whitespace runs collapsed: for
     messages that must stay a single line.
@@ -44,6 +65,15 @@ class OutputError(ElfauditError):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+
+
+class StdoutError(OutputError):
+    """Standard output is closed, full, or a pipe whose reader has gone:
+    ``stdout: cannot write: <why>``. Raised once, by the first write that failed."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("stdout", reason)
+        self.shown = False  # set once its line is on stderr
 
 
 class NoLibrariesError(InputError):

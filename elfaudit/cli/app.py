@@ -5,7 +5,9 @@ abidiff's exit codes.
 
 from __future__ import annotations
 
+import errno
 import gc
+import io
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -14,15 +16,20 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from elfaudit import __version__
-from elfaudit.base.errors import ElfauditError
+from elfaudit.base.errors import ElfauditError, StdoutError, one_line, terminal_safe
 from elfaudit.model.exitcodes import EXIT_ERROR, EXIT_USAGE
 
 if TYPE_CHECKING:
     from elfaudit.model.report import Report
 
 
+def say_error(message: str) -> None:
+    """``elfaudit: error: MESSAGE`` on stderr, on one line, escaped for a terminal."""
+    click.echo(f"elfaudit: error: {terminal_safe(message)}", err=True)
+
+
 def _fail(message: str) -> NoReturn:
-    click.echo(f"elfaudit: error: {message}", err=True)
+    say_error(message)
     raise SystemExit(EXIT_ERROR)
 
 
@@ -49,7 +56,7 @@ def emit(report: Report, fmt: str, output: str | None) -> int:
     verbose = bool(click.get_current_context().meta.get("elfaudit.verbose"))
     write_output(render_report(report, fmt, verbose=verbose), output)
     for problem in report.problems:
-        click.echo(f"elfaudit: error: {problem.path}: {problem.message}", err=True)
+        say_error(f"{problem.path}: {problem.message}")
     return exit_code(report)
 
 
@@ -125,7 +132,9 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         exc.show()
         sys.exit(EXIT_ERROR)
     except ElfauditError as exc:
-        click.echo(f"elfaudit: error: {exc.message}", err=True)
+        say_error(exc.message)
+        if isinstance(exc, StdoutError):
+            exc.shown = True
         sys.exit(EXIT_ERROR)
     except KeyboardInterrupt:
         click.echo("elfaudit: interrupted", err=True)
@@ -136,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         if os.environ.get("ELFAUDIT_DEBUG"):
             raise
         click.echo(
-            f"elfaudit: internal error: {type(exc).__name__}: {exc} "
+            f"elfaudit: internal error: {type(exc).__name__}: {terminal_safe(one_line(exc))} "
             "(set ELFAUDIT_DEBUG=1 for a traceback, and please report it)",
             err=True,
         )
@@ -152,11 +161,17 @@ def run() -> NoReturn:
     cycle, and traversing them over and over cost 2% of the process. Cycles are still
     collected.
 
+    Standard output is written through :class:`_Stdout` (see :func:`_guard_stdout`): the
+    first write that fails (stdout closed, full, or a pipe whose reader has gone; Python
+    ignores ``SIGPIPE``, so that is ``EPIPE``) raises :class:`StdoutError`, which
+    :func:`main` reports as the one line ``elfaudit: error: stdout: cannot write: ...``,
+    exit status 1; whatever is written after that is dropped.
+
     When :func:`main` returns, stdout and stderr are flushed here; a flush that fails
-    (the reader closed the pipe) turns a 0 into 1, quietly (see :func:`_flushed`). Then
-    the process exits through ``sys.exit``, so the interpreter's whole shutdown runs:
-    non-daemon threads are joined, ``atexit`` handlers (and ``weakref.finalize``
-    callbacks) run, modules are cleared and what they hold is freed.
+    turns a 0 into 1 (see :func:`_flushed`), with that one line if it is the first
+    failure. Then the process exits through ``sys.exit``, so the interpreter's whole
+    shutdown runs: non-daemon threads are joined, ``atexit`` handlers (and
+    ``weakref.finalize`` callbacks) run, modules are cleared and what they hold is freed.
 
     Just before that, :func:`gc.freeze` moves every object still tracked by the collector
     (by then nearly all of them are modules, classes and functions, ~15,000 after a
@@ -168,9 +183,10 @@ def run() -> NoReturn:
     (reference-counted objects are still freed, with their ``__del__``, as modules are
     cleared). Objects created after the freeze, by ``atexit`` handlers for instance,
     are collected as usual. :func:`main`, elfaudit's in-process entry point, does neither
-    the threshold nor the freeze.
+    the threshold, the stdout guard nor the freeze.
     """
     gc.set_threshold(50_000)
+    raw = _guard_stdout()
     try:
         main()
     except SystemExit as exc:
@@ -178,8 +194,85 @@ def run() -> NoReturn:
     status = code if isinstance(code, int) else EXIT_ERROR if code else 0
     if not all([_flushed(sys.stdout), _flushed(sys.stderr)]):  # both, even if one fails
         status = status or EXIT_ERROR
+    failed = raw.error
+    if failed is not None:
+        if not failed.shown:
+            failed.shown = True
+            _flushed_line(f"elfaudit: error: {failed.message}\n")
+        status = status or EXIT_ERROR
     gc.freeze()
     sys.exit(status)
+
+
+class _Stdout(io.RawIOBase):
+    """File descriptor 1 (``None``: it was closed when the process started) under
+    ``sys.stdout``. The first write that fails raises :class:`StdoutError` (not an
+    OSError: neither click's ``EPIPE`` handler nor the io module's buffering can swallow
+    it; with ``PYTHONUNBUFFERED=1`` CPython 3.11 loses the ``EPIPE`` of a write that
+    was partly done), and is kept in :attr:`error`; every write after it is dropped."""
+
+    def __init__(self, fd: int | None) -> None:
+        super().__init__()
+        self.fd = fd
+        self.error: StdoutError | None = None
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        if self.fd is None:
+            raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+        return self.fd
+
+    def isatty(self) -> bool:
+        return self.fd is not None and os.isatty(self.fd)
+
+    def write(self, data: Any) -> int:
+        size = memoryview(data).nbytes
+        if self.error is not None:
+            return size
+        try:
+            return os.write(self.fileno(), data)
+        except OSError as exc:
+            self.error = StdoutError(f"cannot write: {one_line(exc.strerror or exc)}")
+            raise self.error from None
+
+
+def _guard_stdout() -> _Stdout:
+    """Put ``sys.stdout`` on a :class:`_Stdout`, keeping its encoding, error handler and
+    buffering (``PYTHONUNBUFFERED``, a terminal's line buffering)."""
+    old = sys.stdout
+    if old is None:  # closed: Python starts with no sys.stdout at all
+        raw = _Stdout(None)
+        encoding, errors, line_buffering, write_through = "utf-8", "strict", False, False
+    else:
+        try:
+            raw = _Stdout(old.fileno())
+        except (OSError, ValueError, AttributeError):  # already replaced by a non-file
+            return _Stdout(None)
+        encoding, errors = old.encoding, old.errors or "strict"
+        line_buffering = bool(getattr(old, "line_buffering", False))
+        write_through = bool(getattr(old, "write_through", False))
+        old.flush()
+    sys.stdout = io.TextIOWrapper(
+        io.BufferedWriter(raw),
+        encoding=encoding,
+        errors=errors,
+        line_buffering=line_buffering,
+        write_through=write_through,
+    )
+    return raw
+
+
+def _flushed_line(line: str) -> None:
+    """Write a line to stderr at the very end, if stderr can take it."""
+    if sys.stderr is None:
+        return
+    try:
+        sys.stderr.write(line)
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
 
 
 def _flushed(stream: Any) -> bool:
@@ -188,9 +281,11 @@ def _flushed(stream: Any) -> bool:
     ``/dev/null``, as the :mod:`signal` documentation recommends for ``SIGPIPE``: the
     interpreter's own flush at exit then drops the unwritable rest quietly instead of
     printing "Exception ignored" and exiting 120."""
+    if stream is None:  # closed when the process started: nothing was written to it
+        return True
     try:
         stream.flush()
-    except (OSError, ValueError):  # a closed pipe, or a stream already closed
+    except (OSError, ValueError, StdoutError):  # a closed pipe, or a stream already closed
         try:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, stream.fileno())
