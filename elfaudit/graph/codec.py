@@ -63,6 +63,8 @@ def _encode_library(lib: LibraryRecord, base: LibraryRecord | None) -> dict[str,
             block["nodes"] = [_node_json(n) for n in lib.nodes]
         added = lib.symbols
         removed: frozenset[SymbolRecord] = frozenset()
+    elif lib.nodes is base.nodes or lib.nodes == base.nodes:
+        pass  # the usual case: no node delta (identity first: loaded records share it)
     else:
         cur = set(lib.nodes)
         old = set(base.nodes)
@@ -76,8 +78,12 @@ def _encode_library(lib: LibraryRecord, base: LibraryRecord | None) -> dict[str,
                 block["nodes_added"] = [_node_json(n) for n in new]
         else:
             block["nodes"] = [_node_json(n) for n in lib.nodes]
-        added = lib.symbols - base.symbols
-        removed = base.symbols - lib.symbols
+    if base is not None:
+        if lib.symbols is base.symbols:
+            added = removed = frozenset()
+        else:
+            added = lib.symbols - base.symbols
+            removed = base.symbols - lib.symbols
     if added:
         block["symbols_added"] = [list(s) for s in sorted(added, key=SymbolRecord.sort_key)]
     if removed:
@@ -319,10 +325,20 @@ def _decode_library(
         del nodes[idx]
     for n in _decode_nodes(ck, block.get("nodes_added", []), f"{where}.nodes_added"):
         nodes.append(n)
-    names = [n.name for n in nodes]
-    if len(set(names)) != len(names):
-        dup = next(n for n in names if names.count(n) > 1)
-        raise ck.fail(where, f"node {dup!r} is defined twice")
+    unchanged = base is not None and not any(
+        k in given for k in ("nodes", "nodes_added", "nodes_removed")
+    )
+    if not unchanged:
+        names = [n.name for n in nodes]
+        if len(set(names)) != len(names):
+            dup = next(n for n in names if names.count(n) > 1)
+            raise ck.fail(where, f"node {dup!r} is defined twice")
+    if base is not None and not given.get("symbols_added") and not given.get("symbols_removed"):
+        # As in the parent: share its set (and its node list), so that unchanged releases
+        # cost nothing to compare, index or encode again.
+        ck.array(given.get("symbols_added", []), f"{where}.symbols_added")
+        ck.array(given.get("symbols_removed", []), f"{where}.symbols_removed")
+        return _library(ck, block, where, base.nodes if unchanged else tuple(nodes), base.symbols)
 
     symbols = set(base.symbols) if base is not None else set()
     for i, row in enumerate(ck.array(block.get("symbols_removed", []), f"{where}.symbols_removed")):
@@ -337,7 +353,16 @@ def _decode_library(
         if rec in symbols:
             raise ck.fail(w, f"adds {rec.name!r} twice")
         symbols.add(rec)
+    return _library(ck, block, where, tuple(nodes), frozenset(symbols))
 
+
+def _library(
+    ck: _Checker,
+    block: dict[str, Any],
+    where: str,
+    nodes: tuple[NodeRecord, ...],
+    symbols: frozenset[SymbolRecord],
+) -> LibraryRecord:
     private = []
     for i, p in enumerate(ck.array(block["private"], f"{where}.private")):
         w = f"{where}.private[{i}]"
@@ -357,7 +382,7 @@ def _decode_library(
         byte_order=ck.string(block["byte_order"], f"{where}.byte_order"),
         needed=ck.strings(block["needed"], f"{where}.needed"),
         base_node=ck.string(block["base_node"], f"{where}.base_node", null=True),
-        nodes=tuple(nodes),
-        symbols=frozenset(symbols),
+        nodes=nodes,
+        symbols=symbols,
         private=tuple(private),
     )

@@ -85,6 +85,7 @@ from elfaudit.graph.records import (
     Introduction,
     IsPrivate,
     LibraryRecord,
+    NodeRecord,
     NodeShipped,
     ReleaseRecord,
     SymbolRecord,
@@ -105,6 +106,12 @@ class ReleaseGraph:
         self._intern: dict[SymbolRecord, SymbolRecord] = {}
         self._order: list[str] | None = None
         self._ancestor_cache: dict[str, frozenset[str]] = {}
+        # (id(symbols), id(nodes)) -> (symbols, nodes, node -> names): records that share
+        # their parent's symbol set and node list (see _interned) share this map too.
+        self._node_symbols: dict[
+            tuple[int, int],
+            tuple[frozenset[SymbolRecord], tuple[NodeRecord, ...], dict[str, frozenset[str]]],
+        ] = {}
 
     # ------------------------------------------------------------------ mutation
 
@@ -175,11 +182,12 @@ class ReleaseGraph:
                 )
         seen: set[str] = set()
         libs: list[LibraryRecord] = []
+        first = self._releases[parents[0]] if parents else None
         for rec in records:
             if rec.name in seen:
                 raise GraphError(self.path, f"release {name!r}: two libraries named {rec.name!r}")
             seen.add(rec.name)
-            libs.append(self._interned(rec))
+            libs.append(self._interned(rec, first.library(rec.name) if first else None))
         stamp = recorded_at if recorded_at is not None else _utc_stamp(None)
         if not _TIME_RE.match(stamp):
             raise GraphError(self.path, f"release {name!r}: recorded_at {stamp!r} is not UTC")
@@ -213,15 +221,22 @@ class ReleaseGraph:
         if _NAME_BAD.search(name):
             raise GraphError(self.path, f"invalid release name {name!r} (control character)")
 
-    def _interned(self, rec: LibraryRecord) -> LibraryRecord:
-        table = self._intern
-        return dataclasses.replace(
-            rec, symbols=frozenset(table.setdefault(s, s) for s in rec.symbols)
-        )
+    def _interned(self, rec: LibraryRecord, base: LibraryRecord | None) -> LibraryRecord:
+        """``rec`` with its symbols interned, sharing the first parent's symbol set and node
+        list when they are equal (what the decoder does too), so that unchanged releases
+        cost nothing to compare or index."""
+        if base is not None and rec.symbols == base.symbols:
+            symbols = base.symbols
+        else:
+            table = self._intern
+            symbols = frozenset(table.setdefault(s, s) for s in rec.symbols)
+        nodes = base.nodes if base is not None and rec.nodes == base.nodes else rec.nodes
+        return dataclasses.replace(rec, symbols=symbols, nodes=nodes)
 
     def _changed(self) -> None:
         self._order = None
         self._ancestor_cache.clear()
+        self._node_symbols.clear()
 
     def _need(self, name: str) -> ReleaseRecord:
         try:
@@ -342,6 +357,21 @@ class ReleaseGraph:
         out.sort(key=lambda n: (idx[n.release], VersionTag.parse(n.node), n.node))
         return out
 
+    def node_symbols(self, release: str, soname: str) -> dict[str, frozenset[str]] | None:
+        """Public node -> names of the symbols ``soname`` carried in it in ``release`` (None
+        when the release has no such library). Computed once per distinct symbol set and
+        node list, and shared: releases that changed nothing return the same object, do
+        not modify it."""
+        rec = self._need(release).library(soname)
+        if rec is None:
+            return None
+        key = (id(rec.symbols), id(rec.nodes))
+        got = self._node_symbols.get(key)
+        if got is None:
+            got = (rec.symbols, rec.nodes, rec.node_symbols())
+            self._node_symbols[key] = got
+        return got[2]
+
     def released_nodes(self, soname: str, releases: Iterable[str]) -> dict[str, frozenset[str]]:
         """Public node -> symbol names it carried, over ``releases`` (e.g. the ancestors).
 
@@ -350,11 +380,13 @@ class ReleaseGraph:
         already-released node.
         """
         out: dict[str, set[str]] = {}
+        done: set[int] = set()
         for r in releases:
-            rec = self._need(r).library(soname)
-            if rec is None:
+            per_node = self.node_symbols(r, soname)
+            if per_node is None or id(per_node) in done:
                 continue
-            for node, syms in rec.node_symbols().items():
+            done.add(id(per_node))
+            for node, syms in per_node.items():
                 out.setdefault(node, set()).update(syms)
         return {k: frozenset(v) for k, v in out.items()}
 

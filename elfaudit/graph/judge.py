@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from elfaudit.analysis.compare import compare_abi
 from elfaudit.analysis.raw import RawFindings
 from elfaudit.graph.dag import ReleaseGraph
-from elfaudit.graph.records import LibraryRecord
-from elfaudit.model.abi import LibraryABI
+from elfaudit.graph.records import LibraryRecord, changed_parts
+from elfaudit.model.abi import LibraryABI, Symbol
 from elfaudit.model.report import Finding, Severity
 from elfaudit.model.tags import VersionTag, release_key
 from elfaudit.policy.profiles import Profile, profile_for
@@ -109,7 +110,14 @@ def _covering(records: list[tuple[str, LibraryRecord]]) -> set[str]:
     that only grows that is the parent alone, not all of the (possibly 200) ancestors.
     """
     kept: list[tuple[str, frozenset[object]]] = []
+    seen: set[tuple[object, ...]] = set()
     for anc, rec in reversed(records):  # newest first: the likeliest to cover the rest
+        # Records sharing a symbol set and node list (unchanged releases) are covered by
+        # the first of them met: their content is built and compared once.
+        same = (id(rec.symbols), id(rec.nodes), rec.soname, rec.machine, rec.elf_class)
+        if same in seen:
+            continue
+        seen.add(same)
         content = _content(rec)
         if not any(content <= other for _, other in kept):
             kept.append((anc, content))
@@ -136,7 +144,7 @@ def _judge_library(
         for f in compare_abi(old, abi, prof).findings:
             if f.rule in wanted:
                 seen.setdefault((f.rule, f.symbol, f.version), f)
-    since = _carriers(records, seen)
+    since = _carriers(graph, abi.name, records, seen)
     out = []
     for key, f in seen.items():
         if f.rule in _AGAINST_ALL:
@@ -150,6 +158,8 @@ def _judge_library(
 
 
 def _carriers(
+    graph: ReleaseGraph,
+    soname: str,
     records: list[tuple[str, LibraryRecord]],
     seen: dict[tuple[str, str | None, str | None], Finding],
 ) -> dict[tuple[str, str | None, str | None], list[str]]:
@@ -167,12 +177,19 @@ def _carriers(
     out: dict[tuple[str, str | None, str | None], list[str]] = {}
     if not by_symbol and not by_node:
         return out
+    unversioned = any(version is None for _, version in by_symbol)
     for anc, rec in records:
         hit: set[tuple[str, str | None, str | None]] = set()
-        for s in rec.symbols:
-            hit.update(by_symbol.get((s.name, s.node), ()))
-        for n in rec.nodes:
-            hit.update(by_node.get(n.name, ()))
+        # Look the few breaks up in the release's node index rather than walking all of
+        # its symbols: linear in the breaks, not in the history's size.
+        per_node = graph.node_symbols(anc, soname) or {}
+        loose = {s.name for s in rec.symbols if s.node is None} if unversioned else set()
+        for (symbol, version), keys in by_symbol.items():
+            if symbol in (loose if version is None else per_node.get(version, ())):
+                hit.update(keys)
+        for name, keys in by_node.items():
+            if name in per_node:
+                hit.update(keys)
         for key in hit:
             out.setdefault(key, []).append(anc)
     return out
@@ -190,22 +207,33 @@ def _released_node_additions(
     """A symbol in a node that some ancestor shipped without it (even if a parent had it)."""
     sink = RawFindings(abi.name)
     reported: set[tuple[str, str]] = set()
+    by_node: dict[str, dict[str, list[Symbol]]] = {}
+    for s in abi.symbols:
+        if s.version is not None:
+            by_node.setdefault(s.version, {}).setdefault(s.name, []).append(s)
+    wanted = {node: frozenset(names) for node, names in by_node.items()}
+    done: set[int] = set()
     for anc in ancestors:
-        shipped = graph.released_nodes(abi.name, [anc])
-        for s in abi.symbols:
-            if s.version is None or s.version not in shipped or (s.name, s.version) in reported:
-                continue
-            if s.name in shipped[s.version]:
-                continue
-            reported.add((s.name, s.version))
-            sink.add(
-                Rule.SYMBOL_ADDED_TO_RELEASED_NODE,
-                s.version,
-                f"{s.label} is not in {s.version} as release {anc} shipped it: a symbol "
-                "must go into a new node",
-                s.name,
-                hidden=not s.default,
-            )
+        shipped = graph.node_symbols(anc, abi.name)
+        # Releases that changed nothing share one index: judged once, at the first of them
+        # (the oldest, so the message names the release that shipped the node first).
+        if shipped is None or id(shipped) in done:
+            continue
+        done.add(id(shipped))
+        for node in wanted.keys() & shipped.keys():
+            for name in sorted(wanted[node] - shipped[node]):
+                if (name, node) in reported:
+                    continue
+                reported.add((name, node))
+                s = by_node[node][name][0]  # the first in symbol order, as ever
+                sink.add(
+                    Rule.SYMBOL_ADDED_TO_RELEASED_NODE,
+                    node,
+                    f"{s.label} is not in {node} as release {anc} shipped it: a symbol "
+                    "must go into a new node",
+                    s.name,
+                    hidden=not s.default,
+                )
     return sink.findings
 
 
@@ -276,41 +304,56 @@ class ReleaseRow:
 def graph_summary(
     graph: ReleaseGraph, *, profile: str | None = None, apply: WaiverFn | None = None
 ) -> list[ReleaseRow]:
-    """Every release in order with, per library, its size, growth and incoming breakage."""
+    """Every release in order with, per library, its size, growth and incoming breakage.
+
+    Linear in the releases: each incoming edge compares only what changed along it
+    (:func:`~elfaudit.graph.records.changed_parts`), and a node list shared by releases
+    that did not change it is classified once.
+    """
     rows: list[ReleaseRow] = []
+    nodes_seen: dict[int, tuple[tuple[object, ...], list[str], str | None]] = {}
+    exempt_seen: dict[int, tuple[Profile, bool]] = {}
     for rel in graph.releases():
         record = graph.release(rel)
         parents = tuple(graph.parents(rel))
-        for soname in record.library_names:
-            abi = graph.library(rel, soname)
-            assert abi is not None
-            prof = profile_for(abi.soname, profile)
-            public = [n for n in abi.node_names if not prof.is_private(n)]
-            newest = max(public, key=VersionTag.parse) if public else None
+        for lib in record.libraries:
+            soname = lib.name
+            prof = profile_for(lib.soname, profile)
+            public, newest = _public_nodes(lib, prof, nodes_seen)
+            exempt = exempt_seen.get(id(prof))
+            if exempt is None or exempt[0] is not prof:
+                exempt = exempt_seen[id(prof)] = (prof, _private_nodes_exempt(prof))
+            quiet = prof.is_private if exempt[1] else None
             breaks: list[Finding] = []
             added = removed = 0
             for i, par in enumerate(parents):
-                old = graph.library(par, soname)
-                if old is None:
+                old_rec = graph.record(par, soname)
+                if old_rec is None:
                     continue
-                found = weigh(compare_abi(old, abi, prof).findings, prof)
-                if apply is not None:
+                cut = changed_parts(old_rec, lib, quiet_node=quiet)
+                if cut is None:  # nothing that a comparison could find differs
+                    continue
+                old, new = cut
+                found = weigh(compare_abi(old, new, prof).findings, prof)
+                if apply is not None and found:
                     found = list(apply(found, rel))
                 breaks.extend(
                     f for f in found if f.severity is not Severity.INFO and f.waived is None
                 )
                 if i == 0:
-                    new_names = {(s.name, s.version) for s in abi.symbols}
+                    # Symbols of unchanged names are in both: the pairs of the cut-down
+                    # libraries differ exactly as the whole libraries' do.
+                    new_names = {(s.name, s.version) for s in new.symbols}
                     old_names = {(s.name, s.version) for s in old.symbols}
                     added, removed = len(new_names - old_names), len(old_names - new_names)
             if not parents or all(graph.record(p, soname) is None for p in parents):
-                added = len(abi.symbols)
+                added = len(lib.symbols)
             rows.append(
                 ReleaseRow(
                     rel,
                     parents,
                     soname,
-                    len(abi.symbols),
+                    len(lib.symbols),
                     len(public),
                     newest,
                     added,
@@ -319,3 +362,36 @@ def graph_summary(
                 )
             )
     return rows
+
+
+def _private_nodes_exempt(prof: Profile) -> bool:
+    """Whether the profile drops every comparison finding about a private node (as the
+    default tables do): then a private node's churn need not be compared at all."""
+    return all(
+        prof.severity_table(r.id)["private"] is None for r in Rule if r.value.family == "compare"
+    )
+
+
+def _public_nodes(
+    lib: LibraryRecord,
+    prof: Profile,
+    seen: dict[int, tuple[tuple[object, ...], list[str], str | None]],
+) -> tuple[list[str], str | None]:
+    """The nodes of ``lib`` the profile calls public, and the newest of them."""
+    got = seen.get(id(lib.nodes))
+    if got is None or got[0][1] is not prof:
+        names = [n for n in lib.node_names() if not prof.is_private(n)]
+        newest = max(names, key=_tag) if names else None
+        got = ((lib.nodes, prof), names, newest)
+        seen[id(lib.nodes)] = got  # keeps the tuple alive, so its id stays unique
+    names, newest = got[1], got[2]
+    extra = [p.name for p in lib.private if not prof.is_private(p.name)]
+    if extra:  # summarised as private when recorded, public under this profile
+        names = names + extra
+        newest = max(names, key=_tag)
+    return names, newest
+
+
+@lru_cache(maxsize=4096)
+def _tag(node: str) -> VersionTag:
+    return VersionTag.parse(node)

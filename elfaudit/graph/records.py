@@ -173,13 +173,14 @@ class LibraryRecord:
                 out.setdefault(s.node, set()).add(s.name)
         return {k: frozenset(v) for k, v in out.items()}
 
-    def to_abi(self) -> LibraryABI:
+    def to_abi(self, only: frozenset[str] | None = None) -> LibraryABI:
         """The stored ABI as model objects, for ``compare`` against a recorded release.
 
         What is not stored is absent: private symbols (their nodes appear as parentless
         ``VersionDef`` entries after the public ones, so node churn stays visible; use
         ``private`` for the counts), ABS version markers, version needs and imports. Version
         indices are renumbered (BASE = 1, then nodes in order); symbols come sorted by name.
+        With ``only``, just the symbols of those names (see :func:`changed_parts`).
         """
         versions: list[VersionDef] = []
         if self.base_node is not None:
@@ -196,9 +197,53 @@ class LibraryRecord:
             elf_class=self.elf_class,
             byte_order=self.byte_order,
             versions=tuple(versions),
-            symbols=tuple(_to_symbol(s) for s in self.sorted_symbols()),
+            symbols=tuple(_to_symbol(s) for s in self._symbols_named(only)),
             sha256=self.sha256,
         )
+
+    def _symbols_named(self, only: frozenset[str] | None) -> tuple[SymbolRecord, ...]:
+        if only is None:
+            return self.sorted_symbols()
+        if not only:
+            return ()
+        return tuple(sorted((s for s in self.symbols if s.name in only), key=SymbolRecord.sort_key))
+
+
+def changed_parts(
+    old: LibraryRecord, new: LibraryRecord, *, quiet_node: IsPrivate | None = None
+) -> tuple[LibraryABI, LibraryABI] | None:
+    """Two stored libraries cut down to what a comparison can find different.
+
+    ``compare_abi`` judges a symbol name only when one of its symbols differs, so the
+    symbols of every other name are left out; the nodes all stay (node rules look at the
+    whole list). Comparing the two results finds what comparing the whole records does, in
+    time proportional to the change rather than to the library (``graph show`` compares
+    every release with its parents). Private symbols are not stored, so nothing is lost.
+
+    None when nothing a comparison could report differs: the same symbols, public nodes
+    and metadata, and private nodes that are the same or, for ``quiet_node(name)`` true
+    (a private node whose churn the profile weighs exempt), only renamed.
+    """
+    if old.symbols is new.symbols:
+        names: frozenset[str] = frozenset()
+    else:
+        names = frozenset(s.name for s in old.symbols ^ new.symbols)
+    if (
+        not names
+        and (old.nodes is new.nodes or old.nodes == new.nodes)
+        and _facts(old) == _facts(new)
+    ):
+        churn = {p.name for p in old.private} ^ {p.name for p in new.private}
+        if not churn:
+            return None
+        # With public nodes on both sides, a private node's churn is only node findings.
+        if quiet_node is not None and old.nodes and all(quiet_node(n) for n in churn):
+            return None
+    return old.to_abi(names), new.to_abi(names)
+
+
+def _facts(rec: LibraryRecord) -> tuple[object, ...]:
+    return (rec.soname, rec.machine, rec.elf_class, rec.byte_order)
 
 
 @dataclass(frozen=True, slots=True)
