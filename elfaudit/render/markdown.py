@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from elfaudit.base.errors import terminal_safe
 from elfaudit.model.report import Finding, Report, Severity
 from elfaudit.model.tables import GeneratedSymbols, Table
 from elfaudit.render.common import library_order, sorted_findings, verdict
@@ -20,8 +21,9 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
 
 
 def md_text(text: str) -> str:
-    """Escape text for a Markdown table cell or list item: HTML, Markdown and pipes."""
-    text = " ".join(text.split())  # one line: a newline would end the table row
+    """Escape text for a Markdown table cell or list item: HTML, Markdown and pipes;
+    control characters as ``\\xNN`` (:func:`~elfaudit.base.errors.terminal_safe`)."""
+    text = terminal_safe(" ".join(text.split()))  # one line: a newline would end the row
     text = "".join(_HTML.get(c, c) for c in text)
     return _MD_SPECIAL.sub(r"\\\1", text)
 

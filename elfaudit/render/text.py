@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from elfaudit.base.errors import terminal_safe
 from elfaudit.model.abi import LibraryABI
 from elfaudit.model.report import Finding, Report, Severity
 from elfaudit.render.common import library_order, sorted_findings, verdict_line
@@ -26,7 +27,7 @@ def _cell(value: object) -> str:
     text = value if isinstance(value, str) else str(value)
     if "\n" in text or "\r" in text or "\t" in text:
         text = " ".join(text.replace("\t", " ").splitlines())
-    return text.strip() or "-"
+    return terminal_safe(text.strip()) or "-"
 
 
 def fixed_table(
@@ -94,7 +95,13 @@ def _findings_table(findings: Sequence[Finding], *, waived: bool) -> str:
         headers.append("waiver")
     rows = []
     for f in findings:
-        row: list[object] = [f.severity.value, f.rule, f.symbol, f.version, f.message]
+        row: list[object] = [
+            f.severity.value,
+            f.rule,
+            f.symbol and terminal_safe(f.symbol),
+            f.version and terminal_safe(f.version),
+            f.message,
+        ]
         if with_where:
             row.append(f.location)
         if waived:
@@ -104,7 +111,7 @@ def _findings_table(findings: Sequence[Finding], *, waived: bool) -> str:
 
 
 def _nodes(nodes: Sequence[str]) -> str:
-    return ", ".join(nodes) if nodes else "(none)"
+    return ", ".join(map(terminal_safe, nodes)) if nodes else "(none)"
 
 
 def _scan_summary(libraries: list[str], findings: list[Finding]) -> str:
@@ -124,7 +131,9 @@ class TextRenderer:
 
     def render(self, report: Report) -> str:
         blocks: list[str] = []
-        libs = ", ".join(report.libraries) if report.libraries else "no libraries"
+        libs = (
+            ", ".join(map(terminal_safe, report.libraries)) if report.libraries else "no libraries"
+        )
         if report.command == "scan" and report.libraries:
             n = len(report.libraries)
             libs = f"{n} {'library' if n == 1 else 'libraries'}"
@@ -142,17 +151,19 @@ class TextRenderer:
         )
         if report.problems:
             lines = ["problems:"]
-            lines += [f"could not audit {p.path}: {p.message}" for p in report.problems]
+            lines += [
+                terminal_safe(f"could not audit {p.path}: {p.message}") for p in report.problems
+            ]
             blocks.append("\n".join(lines))
         if report.unused_waivers:
             lines = ["unused waivers:"]
-            lines += [f"  {w}" for w in report.unused_waivers]
+            lines += [f"  {terminal_safe(w)}" for w in report.unused_waivers]
             blocks.append("\n".join(lines))
         blocks.append(verdict_line(report))
         return "\n\n".join(blocks) + "\n"
 
     def _library(self, report: Report, lib: str, findings: list[Finding]) -> str:
-        parts = [f"== {lib} =="]
+        parts = [f"== {terminal_safe(lib)} =="]
         active = [f for f in findings if f.waived is None]
         shown: list[Finding] = []
         hidden: list[Finding] = []
@@ -178,7 +189,7 @@ class TextRenderer:
                 f"{p.added} added, {p.removed} removed"
             )
             if p.symbols:
-                line += "\n" + "\n".join(f"  {s}" for s in sorted(p.symbols))
+                line += "\n" + "\n".join(f"  {terminal_safe(s)}" for s in sorted(p.symbols))
             parts.append(line)
         if len(parts) == 1:
             parts.append("no findings")
@@ -210,11 +221,19 @@ def _library_dump(abi: LibraryABI, *, imports: bool) -> str:
     if abi.sha256:
         head.append(("sha256", abi.sha256))
     width = max(len(k) for k, _ in head) + 2
-    parts = [f"== {abi.name} ==\n" + "\n".join(f"{k + ':':<{width}}{v}" for k, v in head)]
+    parts = [
+        f"== {terminal_safe(abi.name)} ==\n"
+        + "\n".join(f"{k + ':':<{width}}{terminal_safe(v)}" for k, v in head)
+    ]
 
     if abi.versions:
         vrows = [
-            (v.index, v.name, ", ".join(v.parents) if v.parents else None, "yes" if v.base else "")
+            (
+                v.index,
+                terminal_safe(v.name),
+                ", ".join(map(terminal_safe, v.parents)) if v.parents else None,
+                "yes" if v.base else "",
+            )
             for v in sorted(abi.versions, key=lambda v: v.index)
         ]
         parts.append(
@@ -226,7 +245,7 @@ def _library_dump(abi: LibraryABI, *, imports: bool) -> str:
 
     if abi.symbols:
         syms = sorted(abi.symbols, key=lambda s: (s.name, s.version or "", not s.default))
-        srows = [(s.label, s.type, s.binding, s.visibility, s.size) for s in syms]
+        srows = [(terminal_safe(s.label), s.type, s.binding, s.visibility, s.size) for s in syms]
         parts.append(
             f"symbols ({len(srows)}):\n"
             + table(("symbol", "type", "binding", "visibility", "size"), srows, frozenset({4}))
@@ -239,8 +258,8 @@ def _library_dump(abi: LibraryABI, *, imports: bool) -> str:
             imps = sorted(abi.imports, key=lambda i: (i.name, i.version or "", i.file or ""))
             irows = [
                 (
-                    i.name if i.version is None else f"{i.name}@{i.version}",
-                    i.file,
+                    terminal_safe(i.name if i.version is None else f"{i.name}@{i.version}"),
+                    i.file and terminal_safe(i.file),
                     "WEAK" if i.weak else "GLOBAL",
                 )
                 for i in imps
