@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from elfaudit.model.report import Finding, Report, Severity
+from elfaudit.model.tags import node_key
 from elfaudit.policy.rules import BY_ID, RuleSpec
 
 #: Rule families in the order reports list them (``RuleSpec.family``).
@@ -43,18 +44,26 @@ def library_order(report: Report) -> list[str]:
     return [*seen, *sorted(others - seen.keys())]
 
 
+#: Rules listed first within their severity: what makes every other finding moot.
+LEADING_RULES: dict[str, int] = {"machine-changed": 0, "soname-changed": 1}
+
+
 def finding_sort_key(report: Report) -> Callable[[Finding], tuple[Any, ...]]:
-    """Key: library (report order), severity rank descending, rule, symbol, version, rest."""
+    """Key: library (report order), severity rank descending, :data:`LEADING_RULES` first,
+    rule, symbol, version node in version order (``LIBVIRT_7.1.0`` before
+    ``LIBVIRT_10.1.0``: :func:`elfaudit.model.tags.node_key`), rest."""
     rank = {lib: i for i, lib in enumerate(library_order(report))}
+    last = len(LEADING_RULES)
 
     def key(f: Finding) -> tuple[Any, ...]:
         return (
             rank.get(f.library, len(rank)),
             f.library,
             -f.severity.rank,
+            LEADING_RULES.get(f.rule, last),
             f.rule,
             f.symbol or "",
-            f.version or "",
+            node_key(f.version),
             f.message,
             str(f.location) if f.location is not None else "",
             f.waived or "",

@@ -3,21 +3,98 @@
 Small tables go through tabulate's ``simple`` format. tabulate needs ~0.3 s for a
 7000-row table, so tables longer than :data:`TABULATE_MAX_ROWS` go through
 :func:`fixed_table`, which lays out the very same ``simple`` format itself.
+
+Report tables fit the terminal: the message (and waiver) column is wrapped onto
+continuation lines when a row would be wider than :func:`terminal_width`.
 """
 
 from __future__ import annotations
 
+import os
+import sys
+import textwrap
 from collections import Counter
 from collections.abc import Sequence
 
 from elfaudit.base.errors import terminal_safe
 from elfaudit.model.abi import LibraryABI
 from elfaudit.model.report import Finding, Report, Severity
+from elfaudit.model.tags import node_key
 from elfaudit.render.common import library_order, sorted_findings, verdict_line
 
 TABULATE_MAX_ROWS = 200
 _MIN_PADDING = 2  # tabulate's: a header is at least this narrower than its column
 _SEP = "  "
+#: The width of text reports when it cannot be asked (not a terminal, no ``$COLUMNS``).
+DEFAULT_WIDTH = 120
+#: A wrapped column is never made narrower than this (the row then overflows).
+MIN_WRAP = 16
+
+
+def terminal_width() -> int:
+    """``$COLUMNS`` if set, else the terminal's width when stdout is one, else
+    :data:`DEFAULT_WIDTH` (a pipe or a file: stable output)."""
+    env = os.environ.get("COLUMNS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        if sys.stdout.isatty():
+            return os.get_terminal_size(sys.stdout.fileno()).columns or DEFAULT_WIDTH
+    except (AttributeError, OSError, ValueError):
+        pass
+    return DEFAULT_WIDTH
+
+
+def fit_rows(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], wrap: frozenset[int], width: int
+) -> list[list[str]]:
+    """Rows whose ``wrap`` columns are wrapped so that a line fits ``width`` when it can.
+
+    A wrapped cell continues on the following lines, the other cells of which are empty.
+    The wrapped columns share the room the others leave (one narrower than its share
+    keeps its width), and keep at least :data:`MIN_WRAP` characters.
+    """
+    n = len(headers)
+    widths = [len(h) + _MIN_PADDING for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+    total = sum(widths) + len(_SEP) * (n - 1)
+    cols = sorted(i for i in wrap if i < n)
+    if total <= width or not cols:
+        return [list(r) for r in rows]
+    room = width - (total - sum(widths[i] for i in cols))
+    # Water-filling: a column narrower than its fair share keeps its width, the others
+    # share what is left.
+    limits: dict[int, int] = {}
+    todo = sorted(cols, key=lambda i: widths[i])
+    while todo:
+        share = room // len(todo)
+        if widths[todo[0]] <= share:
+            limits[todo[0]] = widths[todo[0]]
+            room -= widths[todo.pop(0)]
+            continue
+        limits.update((i, max(MIN_WRAP, share)) for i in todo)
+        break
+    out: list[list[str]] = []
+    for row in rows:
+        pieces = {
+            i: textwrap.wrap(row[i], limits[i], break_on_hyphens=False) or [row[i]]
+            for i in cols
+            if len(row[i]) > limits[i]
+        }
+        if not pieces:
+            out.append(list(row))
+            continue
+        for k in range(max(len(p) for p in pieces.values())):
+            line = []
+            for i in range(n):
+                if i in pieces:
+                    line.append(pieces[i][k] if k < len(pieces[i]) else "")
+                else:
+                    line.append(row[i] if k == 0 else "")
+            out.append(line)
+    return out
 
 
 def _cell(value: object) -> str:
@@ -62,10 +139,20 @@ def fixed_table(
 
 
 def table(
-    headers: Sequence[str], rows: Sequence[Sequence[object]], right: frozenset[int] = frozenset()
+    headers: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    right: frozenset[int] = frozenset(),
+    *,
+    wrap: frozenset[int] = frozenset(),
+    width: int | None = None,
 ) -> str:
-    """A ``simple`` table: tabulate for small ones, :func:`fixed_table` for long ones."""
+    """A ``simple`` table: tabulate for small ones, :func:`fixed_table` for long ones.
+
+    With ``wrap`` and ``width``, those columns are wrapped to fit (:func:`fit_rows`).
+    """
     cells = [[_cell(v) for v in row] for row in rows]
+    if wrap and width is not None:
+        cells = fit_rows(headers, cells, wrap, width)
     if len(cells) > TABULATE_MAX_ROWS:
         return fixed_table(headers, cells, right)
     colalign = tuple("right" if i in right else "left" for i in range(len(headers)))
@@ -86,7 +173,7 @@ def table(
 # --------------------------------------------------------------------------- reports
 
 
-def _findings_table(findings: Sequence[Finding], *, waived: bool) -> str:
+def _findings_table(findings: Sequence[Finding], *, waived: bool, width: int) -> str:
     headers = ["severity", "rule", "symbol", "version", "message"]
     with_where = any(f.location is not None for f in findings)
     if with_where:
@@ -107,7 +194,8 @@ def _findings_table(findings: Sequence[Finding], *, waived: bool) -> str:
         if waived:
             row.append(f.waived)
         rows.append(row)
-    return table(headers, rows)
+    wrap = {4} | ({len(headers) - 1} if waived else set())
+    return table(headers, rows, wrap=frozenset(wrap), width=width)
 
 
 def _nodes(nodes: Sequence[str]) -> str:
@@ -124,12 +212,17 @@ def _scan_summary(libraries: list[str], findings: list[Finding]) -> str:
 
 
 class TextRenderer:
-    """The human report. Info findings are counted unless ``verbose`` lists them."""
+    """The human report. Info findings are counted unless ``verbose`` lists them.
 
-    def __init__(self, *, verbose: bool = False) -> None:
+    Tables fit ``width`` columns (default: :func:`terminal_width`, asked at each render).
+    """
+
+    def __init__(self, *, verbose: bool = False, width: int | None = None) -> None:
         self.verbose = verbose
+        self.width = width
 
     def render(self, report: Report) -> str:
+        self._width = self.width if self.width is not None else terminal_width()
         blocks: list[str] = []
         libs = (
             ", ".join(map(terminal_safe, report.libraries)) if report.libraries else "no libraries"
@@ -171,19 +264,21 @@ class TextRenderer:
             (hidden if f.severity is Severity.INFO and not self.verbose else shown).append(f)
         waived = [f for f in findings if f.waived is not None]
         if shown:
-            parts.append(_findings_table(shown, waived=False))
+            parts.append(_findings_table(shown, waived=False, width=self._width))
         if hidden:
             per_rule = Counter(f.rule for f in hidden)
             detail = ", ".join(f"{rule}: {n}" for rule, n in sorted(per_rule.items()))
             noun = "finding" if len(hidden) == 1 else "findings"
             parts.append(f"{len(hidden)} info {noun} not listed ({detail}); --verbose lists them")
         if waived:
-            parts.append("waived:\n" + _findings_table(waived, waived=True))
+            parts.append("waived:\n" + _findings_table(waived, waived=True, width=self._width))
         private = sorted(
             (p for p in report.private if p.library == lib),
-            key=lambda p: (p.old_nodes, p.new_nodes),
+            key=lambda p: ([node_key(n) for n in p.old_nodes], [node_key(n) for n in p.new_nodes]),
         )
         for p in private:
+            if not p.added and not p.removed and p.old_nodes == p.new_nodes and not p.symbols:
+                continue  # nothing changed in the private nodes: a line would be noise
             line = (
                 f"private: {_nodes(p.old_nodes)} -> {_nodes(p.new_nodes)}: "
                 f"{p.added} added, {p.removed} removed"
@@ -244,7 +339,7 @@ def _library_dump(abi: LibraryABI, *, imports: bool) -> str:
         parts.append("versions: none")
 
     if abi.symbols:
-        syms = sorted(abi.symbols, key=lambda s: (s.name, s.version or "", not s.default))
+        syms = sorted(abi.symbols, key=lambda s: (s.name, node_key(s.version), not s.default))
         srows = [(terminal_safe(s.label), s.type, s.binding, s.visibility, s.size) for s in syms]
         parts.append(
             f"symbols ({len(srows)}):\n"
