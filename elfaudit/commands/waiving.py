@@ -41,7 +41,7 @@ def apply_waivers(
     if not own and not shipped:
         return tuple(findings), ()
     applied, unused = wv.apply_waivers(findings, own + shipped, release=opts.release)
-    stale = tuple(wv.describe(w) for w in unused if w in own)
+    stale = tuple(wv.describe_unused(w) for w in unused if w in own or w.expired())
     return tuple(applied), stale
 
 

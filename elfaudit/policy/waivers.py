@@ -23,12 +23,18 @@ anything. Values are exact names, except that a value containing ``*``, ``?`` or
 fnmatch glob (case-sensitive: ``"virAdm*"``); symbol and node names never contain those
 characters. Waived findings are still reported, with the waiver's reason; waivers that
 matched nothing are returned so that stale ones can be reported and removed.
+
+``expires`` (optional, ``"YYYY-MM-DD"``) is the last day a waiver is in force: from the
+next day on it waives nothing and is returned with the unused ones, described as expired,
+so that the report says once that it ran out (and the finding it waived is active again).
 """
 
 from __future__ import annotations
 
+import datetime
 import fnmatch
 import os
+import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -41,8 +47,9 @@ from elfaudit.model.report import Finding
 FORMAT = "elfaudit-waivers"
 FORMAT_VERSION = 1
 _MATCH_FIELDS = ("symbol", "node", "library", "release")
-_KEYS = frozenset({"rule", "reason", *_MATCH_FIELDS})
+_KEYS = frozenset({"rule", "reason", "expires", *_MATCH_FIELDS})
 _GLOB_CHARS = frozenset("*?[")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _matches(pattern: str | None, value: str | None) -> bool:
@@ -65,7 +72,14 @@ class Waiver:
     node: str | None = None
     library: str | None = None
     release: str | None = None
+    expires: datetime.date | None = None  # the last day the waiver is in force
     origin: str = field(default="", compare=False)
+
+    def expired(self, today: datetime.date | None = None) -> bool:
+        """Whether the waiver ran out before ``today`` (default: the local date)."""
+        if self.expires is None:
+            return False
+        return self.expires < (today or datetime.date.today())
 
     def applies_to(self, release: str | None) -> bool:
         """Whether the waiver is in force when judging ``release`` (None: no release known).
@@ -94,12 +108,27 @@ def describe(waiver: Waiver) -> str:
         parts.append(f"in {waiver.library}")
     if waiver.release is not None:
         parts.append(f"for release {waiver.release}")
+    if waiver.expires is not None:
+        parts.append(f"(expires {waiver.expires.isoformat()})")
     text = " ".join(parts)
     return f"{waiver.origin}: {text}" if waiver.origin else text
 
 
+def describe_unused(waiver: Waiver, today: datetime.date | None = None) -> str:
+    """:func:`describe`, saying so when the waiver is unused because it expired."""
+    text = describe(waiver)
+    if waiver.expired(today):
+        assert waiver.expires is not None
+        text += f": expired on {waiver.expires.isoformat()}, no longer waives"
+    return text
+
+
 def apply_waivers(
-    findings: Sequence[Finding], waivers: Sequence[Waiver], release: str | None = None
+    findings: Sequence[Finding],
+    waivers: Sequence[Waiver],
+    release: str | None = None,
+    *,
+    today: datetime.date | None = None,
 ) -> tuple[tuple[Finding, ...], tuple[Waiver, ...]]:
     """Mark findings matched by a waiver (``waived`` = the first matching waiver's reason).
 
@@ -107,13 +136,16 @@ def apply_waivers(
     nothing. A waiver scoped to another release (or to a release while none is judged) is
     not in force, so it is neither applied nor reported as unused. A finding that is
     already waived keeps its reason, but still counts as a match for the waivers here.
+    An expired waiver (see :meth:`Waiver.expired`) matches nothing, and is returned with
+    the unused ones, once (:func:`describe_unused` says it expired).
     """
     used: set[int] = set()
+    expired = {i for i, w in enumerate(waivers) if w.expired(today)}
     out: list[Finding] = []
     for f in findings:
         first: Waiver | None = None
         for i, w in enumerate(waivers):
-            if w.matches(f, release):
+            if i not in expired and w.matches(f, release):
                 used.add(i)
                 if first is None:
                     first = w
@@ -183,6 +215,7 @@ def parse_waivers(
         assert rule is not None and values["reason"] is not None
         if known_rules is not None and rule not in known_rules:
             raise _fail(source, f"{where}.rule: unknown rule {rule!r}")
+        expires = _expiry(item, source, where)
         waiver = Waiver(
             rule=rule,
             reason=values["reason"],
@@ -190,6 +223,7 @@ def parse_waivers(
             node=values["node"],
             library=values["library"],
             release=values["release"],
+            expires=expires,
             origin=f"{source}#{i}",
         )
         match = (rule, waiver.symbol, waiver.node, waiver.library, waiver.release)
@@ -198,6 +232,21 @@ def parse_waivers(
         seen[match] = i
         out.append(waiver)
     return tuple(out)
+
+
+def _expiry(item: dict[str, Any], source: str, where: str) -> datetime.date | None:
+    """The optional ``expires`` of a waiver: a real ``YYYY-MM-DD`` date."""
+    if "expires" not in item:
+        return None
+    value = item["expires"]
+    if not isinstance(value, str) or not _DATE_RE.match(value):
+        raise _fail(
+            source, f'{where}.expires: expected a date as "YYYY-MM-DD", got {json_kind(value)}'
+        )
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        raise _fail(source, f"{where}.expires: not a valid date: {value!r}") from None
 
 
 def load_waivers(
