@@ -148,6 +148,31 @@ SCENARIOS["library-added"] = _package
 SCENARIOS["provides-removed"] = _package
 
 
+def _moved(build_lib: BuildLib, tmp: Path) -> set[str]:
+    """test_upgrades' move: foo@V1 from libA to libB, which libA needs (ld.so runs it)."""
+    import test_upgrades
+
+    old, new, _prog = test_upgrades._build_case(build_lib, tmp, "default")
+    libs = [[read_library(p) for p in sorted(d.iterdir())] for d in (old, new)]
+    found, _private, profile_of = compare_sets(libs[0], libs[1])
+    return _ids(weighed(found, profile_of))
+
+
+def _dependencies(build_lib: BuildLib, _tmp: Path) -> set[str]:
+    """A build that drops libm for libz... (DT_NEEDED) and needs a newer glibc."""
+    import test_upgrades
+
+    old = test_upgrades._abi(("libc.so.6", "libm.so.6"), (("libc.so.6", "GLIBC_2.2.5"),))
+    new = test_upgrades._abi(("libc.so.6", "libz.so.1"), (("libc.so.6", "GLIBC_2.38"),))
+    found, _private, profile_of = compare_sets([old], [new])
+    return _ids(weighed(found, profile_of))
+
+
+SCENARIOS["symbol-moved-library"] = _moved
+for _rule in ("needed-added", "needed-removed", "version-need-raised"):
+    SCENARIOS[_rule] = _dependencies
+
+
 # --------------------------------------------------------------------------- graph
 
 

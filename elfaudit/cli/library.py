@@ -104,7 +104,10 @@ def _compare_command() -> click.Command:
         fmt: str,
         output: str | None,
     ) -> int:
-        """Compare two releases: libraries, snapshots, packages or trees (paired by SONAME)."""
+        """Compare two releases: libraries, snapshots, packages or trees (paired by SONAME).
+
+        When the SONAME changed, the symbol findings are counted in `soname-changed`;
+        -v lists them."""
         from elfaudit.commands.compare import run_compare
 
         report = run_compare(
@@ -113,6 +116,7 @@ def _compare_command() -> click.Command:
             profile=profile,
             show_private=show_private,
             waivers=waivers,
+            list_all=bool(click.get_current_context().meta.get("elfaudit.verbose")),
         )
         return emit(report, fmt, output)
 

@@ -6,11 +6,15 @@ only parses arguments, calls one of these and renders the result.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Collection, Sequence
+from dataclasses import replace
+
 from elfaudit.commands.waiving import WaiverOptions, weigh_findings
 from elfaudit.model.abi import LibraryABI
 from elfaudit.model.report import Finding, PrivateSummary, Report
 from elfaudit.policy.profiles import Profile
-from elfaudit.policy.rules import Rule
+from elfaudit.policy.rules import BY_ID, Rule
 from elfaudit.policy.weigh import Profiles
 from elfaudit.readers.inputs import kind_of, load_libraries
 
@@ -53,6 +57,8 @@ def compare_sets(
     returned :class:`Profiles` weighs them (each library's profile, as compared).
     """
     from elfaudit.analysis.compare import compare_abi
+    from elfaudit.analysis.dependencies import compare_dependencies
+    from elfaudit.analysis.moves import fold_moves
 
     pairs, gone, added = pair_by_soname(old, new)
     findings: list[Finding] = []
@@ -66,6 +72,7 @@ def compare_sets(
         prof = profile_of(n.name)
         result = compare_abi(o, n, prof, show_private=show_private)
         findings.extend(result.findings)
+        findings.extend(compare_dependencies(o, n))
         if result.private is not None:
             private.append(result.private)
     findings.extend(
@@ -81,7 +88,58 @@ def compare_sets(
         from elfaudit.analysis.provides import compare_provides
 
         findings.extend(compare_provides(old, new))
+    # The package is the unit: a symbol that moved to another library of the new set.
+    findings = fold_moves(findings, new)
     return findings, private, profile_of
+
+
+#: Under a SONAME change, the findings of these rules are summarised in ``soname-changed``.
+_SUMMARISED_FAMILIES = frozenset({"compare"})
+_KEPT = frozenset({Rule.SONAME_CHANGED.id, Rule.MACHINE_CHANGED.id})
+
+
+def summarise_soname_changes(
+    findings: Sequence[Finding], renamed: Collection[str]
+) -> list[Finding]:
+    """For each library of ``renamed`` (paired although its SONAME changed: a different
+    library for the loader), the symbol and node findings folded into its
+    ``soname-changed`` finding as counts per rule; the rest is kept as it is.
+
+    The findings are weighed and waived: the counts are what the full list would show.
+    """
+    from elfaudit.policy.rules import spec
+
+    def folded(f: Finding) -> bool:
+        if f.library not in renamed or f.rule in _KEPT or f.rule not in BY_ID:
+            return False
+        return spec(f.rule).family in _SUMMARISED_FAMILIES or f.rule == (
+            Rule.SYMBOL_MOVED_LIBRARY.id
+        )
+
+    counts: dict[str, Counter[tuple[str, str]]] = {lib: Counter() for lib in renamed}
+    out: list[Finding] = []
+    for f in findings:
+        if folded(f):
+            key = "waived" if f.waived is not None else f.severity.value
+            counts[f.library][(f.rule, key)] += 1
+        else:
+            out.append(f)
+    for i, f in enumerate(out):
+        if f.rule != Rule.SONAME_CHANGED.id or f.library not in renamed:
+            continue
+        c = counts[f.library]
+        if not c:
+            continue
+        total = sum(c.values())
+        detail = ", ".join(f"{rule}: {n} {key}" for (rule, key), n in sorted(c.items()))
+        noun = "finding" if total == 1 else "findings"
+        out[i] = replace(
+            f,
+            message=f"{f.message}: a different library to the loader, so programs linked "
+            f"against the old one keep needing it; {total} symbol and node {noun} against "
+            f"the old library not listed ({detail}); -v lists them",
+        )
+    return out
 
 
 def load_pair(old_path: str, new_path: str) -> tuple[list[LibraryABI], list[LibraryABI]]:
@@ -126,8 +184,13 @@ def run_compare(
     profile: str | None = None,
     show_private: bool = False,
     waivers: WaiverOptions = WaiverOptions(),
+    list_all: bool = False,
 ) -> Report:
-    """Release to release (files, snapshots, packages or trees; paired by SONAME)."""
+    """Release to release (files, snapshots, packages or trees; paired by SONAME).
+
+    A pair whose SONAME changed (two different libraries) reports ``soname-changed`` with
+    the symbol and node findings counted in it, unless ``list_all``.
+    """
     from elfaudit.readers.inputs import kind_of
 
     old, new = load_pair(old_path, new_path)
@@ -143,7 +206,12 @@ def run_compare(
     # Weighing first: the profiles chosen for the pairs are those whose waivers apply.
     paired = list(profile_of.chosen)
     applied, stale = weigh_findings(findings, profile_of, paired, waivers)
-    names = sorted({a.name for a in old} | {a.name for a in new})
+    pairs, gone, _added = pair_by_soname(old, new)
+    renamed = {n.name for o, n in pairs if o.soname != n.soname}
+    if renamed and not list_all:
+        applied = tuple(summarise_soname_changes(applied, renamed))
+    # A pair is reported under its new name (the old one would be an empty section).
+    names = sorted({n.name for _, n in pairs} | {a.name for a in gone} | {a.name for a in new})
     return Report(
         "compare",
         tuple(names),

@@ -244,6 +244,34 @@ class Rule(Enum):
         "An RPM-style Provides (soname(NODE)) disappeared between the two builds.",
         "Package dependencies on the node can no longer be met.",
     )
+    SYMBOL_MOVED_LIBRARY = RuleSpec(
+        "symbol-moved-library",
+        INFO,
+        "package",
+        "A symbol left a library for another library of the new set, at the same version node.",
+        "Old programs still resolve it: the old library keeps the node and loads the new home.",
+    )
+    NEEDED_ADDED = RuleSpec(
+        "needed-added",
+        INFO,
+        "package",
+        "The new build needs (DT_NEEDED) a library the old one did not.",
+        "Dependencies may be added; the package must depend on the new one.",
+    )
+    NEEDED_REMOVED = RuleSpec(
+        "needed-removed",
+        W,
+        "package",
+        "The new build no longer needs (DT_NEEDED) a library the old one did.",
+        "Programs relying on the library to load a dependency for them lose its symbols.",
+    )
+    VERSION_NEED_RAISED = RuleSpec(
+        "version-need-raised",
+        W,
+        "package",
+        "The new build needs a newer version node of a dependency (e.g. GLIBC_2.38).",
+        "The new build does not load where that dependency is older: Depends must follow.",
+    )
     # ---- release history (graph check / gate)
     NODE_NAMED_FOR_SHIPPED_RELEASE = RuleSpec(
         "node-named-for-shipped-release",
