@@ -491,6 +491,7 @@ def test_introduced_on_a_graph_file(capsys, two: Path) -> None:
             "library": SONAME,
             "node": "LIBVIRT_1.1.0",
             "release": "1.1.0",
+            "evidence": "introduced",
         }
     ]
     rc, out, _ = call(capsys, "graph", "introduced", "virConnectOpen", "--graph", str(two))

@@ -32,13 +32,28 @@ def shipped_graph_path() -> str:
     return data_path("graphs", "libvirt-debian.json")
 
 
+SHIPPED_PROFILE = "libvirt"  # the project whose history the shipped graph holds
+
+
+def shipped_serves(sonames: Sequence[str | None]) -> bool:
+    """Whether the shipped graph is the history of these libraries: graphs are per
+    project, and the shipped one is libvirt's (the libvirt profile's sonames), so a
+    library of any other project starts a graph of its own."""
+    from elfaudit.policy.profiles import load_profile
+
+    mine = set(load_profile(SHIPPED_PROFILE).sonames)
+    return any(s in mine for s in sonames)
+
+
 def resolve_graph(option: str | None, *, for_write: bool = False) -> str:
     """Which graph file a command uses.
 
     ``--graph`` wins, then ``$ELFAUDIT_GRAPH``, then ``./elfaudit-graph.json``. Reading
-    commands fall back to the shipped libvirt graph when none of those exists; recording
-    commands write ``./elfaudit-graph.json`` (seeded from the shipped graph on first use,
-    so the history carries over) rather than into the installed package.
+    commands fall back to the shipped libvirt graph when none of those exists (the
+    commands judging a build use it only for libvirt's libraries:
+    :func:`shipped_serves`); recording commands write ``./elfaudit-graph.json`` (seeded
+    from the shipped graph on first use when they record libvirt, so its history
+    carries over; empty for any other project) rather than into the installed package.
     """
     import os
 
@@ -86,8 +101,16 @@ def run_graph_check(
     graph_path: str | None,
     profile: str | None = None,
     waivers: WaiverOptions = WaiverOptions(),
+    first_release_ok: bool = False,
 ) -> Report:
-    """A new build against every release before it in the graph."""
+    """A new build against every release before it in the graph.
+
+    A project with no graph of its own (no ``--graph``, ``$ELFAUDIT_GRAPH`` or
+    ``./elfaudit-graph.json``, and not libvirt, whose history ships) cannot be judged: an
+    :class:`InputError` (exit 1) saying so, so that a gate never passes for want of
+    history. With ``first_release_ok`` (``gate``), an empty verdict whose ``extra``
+    says ``"history": "none"`` instead: the gate of a project's first release.
+    """
     from dataclasses import replace
 
     from elfaudit.graph.judge import graph_check
@@ -95,8 +118,29 @@ def run_graph_check(
 
     rel = _need_release(release, lib_paths)
     path = resolve_graph(graph_path)
-    graph = load_graph(path)
     libs = run_dump(lib_paths)
+    if path == shipped_graph_path() and not shipped_serves([a.soname for a in libs]):
+        names = ", ".join(a.name for a in libs) or ", ".join(lib_paths)
+        if first_release_ok:
+            return Report(
+                "graph-check",
+                tuple(a.name for a in libs),
+                (),
+                extra={
+                    "release": rel,
+                    "graph": LOCAL_GRAPH,
+                    "parents": [],
+                    "ancestors": [],
+                    "history": "none",
+                },
+            )
+        raise InputError(
+            path_hint(lib_paths),
+            f"no release graph for {names}: the shipped graph holds libvirt's history only; "
+            f"record a first release (elfaudit graph record ... --release X, which starts "
+            f"./{LOCAL_GRAPH}) or pass --graph FILE",
+        )
+    graph = load_graph(path)
     verdict = graph_check(graph, libs, rel, parents or None, profile=profile)
     findings = list(verdict.findings)  # weighed by the judge
     gone = _libraries_gone(graph, verdict.parents, libs, lib_paths)
@@ -117,6 +161,10 @@ def run_graph_check(
             "ancestors": list(verdict.ancestors),
         },
     )
+
+
+def path_hint(paths: Sequence[str]) -> str:
+    return paths[0] if len(paths) == 1 else ", ".join(paths) or "-"
 
 
 def _libraries_gone(
@@ -168,7 +216,7 @@ def record_release(
     rel = _need_release(release, lib_paths)
     libs = run_dump(lib_paths)
     path = resolve_graph(graph_path, for_write=True)
-    seed = graph_path is None and path == LOCAL_GRAPH
+    seed = graph_path is None and path == LOCAL_GRAPH and shipped_serves([a.soname for a in libs])
     prof = profile_for(libs[0].soname, profile) if libs else profile_for(None, profile)
     source = ", ".join(lib_paths)
     with ReleaseGraph.edit(path) as graph:
@@ -294,11 +342,39 @@ def introduced_from_nodes(
 
 
 def introduced_table(symbol: str, graph_path: str | None, *, library: str | None) -> Table:
-    """The release (and node) of the graph that first shipped a public symbol."""
+    """The release (and node) of the graph that first shipped a public symbol.
+
+    ``Evidence`` says how sure that is: ``introduced`` (the release's parents were recorded
+    without it), or ``first recorded`` when the release begins the recorded history (the
+    symbol may be older) or, under a profile whose node names carry releases
+    (``LIBVIRT_10.2.0``), when the node names an earlier release than the one recorded
+    (releases between it and its parent are missing from the graph).
+    """
+    from elfaudit.graph.judge import release_numbers
+    from elfaudit.model.tags import VersionTag
+
     path = resolve_graph(graph_path)
     graph = load_graph(path)
     found = graph.introduced(symbol, library)
-    rows = tuple((i.symbol, i.library, i.node or "-", i.release) for i in found)
+    rows = []
+    for i in found:
+        parents = graph.parents(i.release)
+        named = None
+        if i.node and getattr(profile_for(i.library), "release_named_nodes", False):
+            nums = VersionTag.parse(i.node).numbers[:3]
+            if nums and nums < release_numbers(i.release):
+                named = ".".join(map(str, nums))
+        if not parents:
+            evidence = "first recorded: the history begins here"
+        elif named is not None and all(
+            release_numbers(p) < tuple(map(int, named.split("."))) for p in parents
+        ):
+            evidence = "first recorded"
+        else:
+            evidence = "introduced"
+        if named is not None and evidence != "introduced":
+            evidence += f"; {i.node} names {named}"
+        rows.append((i.symbol, i.library, i.node or "-", i.release, evidence))
     note = [] if found else [f"{symbol} is not a public symbol of any release in {path}"]
     roots = sorted({i.release for i in found if not graph.parents(i.release)})
     if roots:
@@ -308,8 +384,8 @@ def introduced_table(symbol: str, graph_path: str | None, *, library: str | None
         )
     return Table(
         "elfaudit-introduced",
-        ("Symbol", "Library", "Node", "Release"),
-        rows,
+        ("Symbol", "Library", "Node", "Release", "Evidence"),
+        tuple(rows),
         notes=tuple(note),
         ok=bool(found),
     )

@@ -48,14 +48,28 @@ def upstream_version(release: str) -> str:
     return m.group(0) if m else release
 
 
+_MAIN_LINE = re.compile(r"v?\d+(?:\.\d+)*")
+
+
+def is_main_line(release: str) -> bool:
+    """``12.8.0`` is on the main line; ``debian/11.3.0-2~bpo12+1``, ``11.3.0-2~bpo12+1``
+    or ``9.0.0-4+deb12u2`` (a distro build: a Debian revision, a backport) are not."""
+    return _MAIN_LINE.fullmatch(release) is not None
+
+
 def default_parents(graph: ReleaseGraph, release: str) -> list[str]:
-    """The newest recorded release that sorts before ``release`` (numerically)."""
+    """The newest recorded release that sorts before ``release`` (numerically); for a
+    main-line release, the newest main-line one before it (a backport or distro build
+    of 11.3.0 is a branch, never the parent of 12.8.0), when there is one."""
     key = release_key(release)
     earlier = [r for r in graph.releases() if release_key(r) < key and r != release]
     if not earlier:
         return []
+    if is_main_line(release):
+        main = [r for r in earlier if is_main_line(r)]
+        earlier = main or earlier
     # Prefer an upstream release over a distro build of the same version.
-    return [max(earlier, key=lambda r: (release_key(r)[0], "/" not in r, r))]
+    return [max(earlier, key=lambda r: (release_key(r)[0], is_main_line(r), "/" not in r, r))]
 
 
 @dataclass(frozen=True, slots=True)
