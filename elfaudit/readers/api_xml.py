@@ -447,8 +447,10 @@ class _Builder:
         return ApiField(self._name(node), self._attr(node, "type"), union)
 
 
-_INT_RE = re.compile(r"^([-+]?)(0[xX][0-9a-fA-F]+|\d+)[uUlL]*$")
-_SHIFT_RE = re.compile(r"^(\d+)\s*<<\s*(\d+)$")
+# Bounded: an enum value is at most 64 bits, and a longer run of digits is no literal (it
+# would cost int() quadratic time, or exceed Python's digit limit).
+_INT_RE = re.compile(r"^([-+]?)(0[xX][0-9a-fA-F]{1,32}|\d{1,40})[uUlL]*$")
+_SHIFT_RE = re.compile(r"^(\d{1,40})\s*<<\s*(\d{1,3})$")
 
 
 def _literal(text: str) -> int | None:
