@@ -170,7 +170,8 @@ def satisfies(program: LibraryABI, library: LibraryABI) -> list[str]:
     out: list[str] = []
     for node in m.nodes:
         bound = sorted({i.name for i in program.imports if i.file == soname and i.version == node})
-        uses = f"; binds {', '.join(bound)}" if bound else ""
+        shown = ", ".join(bound[:3]) + (f" and {len(bound) - 3:,} more" if len(bound) > 3 else "")
+        uses = f"; binds {shown}" if bound else ""
         weak = " (weak: ld.so only warns)" if node in m.weak_nodes else ""
         out.append(f"{soname}: version `{node}' not found (required by {prog}{uses}){weak}")
     for name, node in m.symbols:
