@@ -114,7 +114,8 @@ def _check_symbols(
                 out.add(
                     Rule.SYMBOL_WRONG_NODE,
                     s.version,
-                    f"{name} is exported as {s.label} but the script puts it in {expected}",
+                    f"{name} is exported as {s.label} but the script puts it in "
+                    f"{expected or 'the anonymous node'}",
                     symbol=name,
                     hidden=not s.default,
                 )
@@ -133,7 +134,7 @@ def _check_symbols(
                     Rule.SYMBOL_NOT_IN_SCRIPT,
                     s.version,
                     f"{s.label} is exported only because the wildcard '{match.entry.pattern}' "
-                    f"in {expected} matches it",
+                    f"in {expected or 'the anonymous node'} matches it",
                     symbol=name,
                     hidden=not s.default,
                     location=match.entry.location,
