@@ -279,6 +279,15 @@ def _minver_or_fail(
 
 # --------------------------------------------------------------------------- check
 
+#: The minimal version that asks for no version at all. dpkg-shlibdeps replaces
+#: ``#MINVER#`` by ``(>= minver)`` only when the version's text is true to Perl, and the
+#: string ``0`` is false: a symbol whose minimal version is ``0`` gives a dependency on the
+#: package with no version (any version of it will do). Packagers write it on purpose for
+#: symbols every version of the package ever had (libsystemd0's ``LIBSYSTEMD_209``), so
+#: it is a deliberate choice, not a minimal version that is too low. Only ``0`` itself
+#: (``0.0`` or ``0~`` are ordinary versions).
+UNVERSIONED = "0"
+
 _ARCHES: dict[tuple[str, int, str], tuple[tuple[str, str], ...]] = {
     # (ELF machine, class, byte order) -> ((Debian architecture, Debian cpu), ...)
     ("x86_64", 64, "little"): (("amd64", "amd64"),),
@@ -469,7 +478,8 @@ def check_symbols_file(
       that matches nothing exported. ``#MISSING`` entries are never stale.
     - ``symbols-file-minver-too-low``: the entry covering a symbol gives a minimal version
       lower than ``minver(abi, symbol)``; this is how a ``(symver)`` pattern hides a symbol
-      added to a node after the node shipped.
+      added to a node after the node shipped. A minimal version of ``0`` is never too low:
+      it asks for an unversioned dependency on purpose (see :data:`UNVERSIONED`).
 
     Libraries are matched by SONAME; a library the file does not describe gives one
     missing-symbol finding. The findings are raw: the weighing pass exempts private nodes
@@ -531,7 +541,7 @@ def check_symbols_file(
                 continue
             used.add(id(entry))
             real = minver(abi, sym)
-            if real is None:
+            if real is None or entry.minver == UNVERSIONED:
                 continue
             try:
                 enough = _is_enough(entry.minver, real, allow_prerelease)
