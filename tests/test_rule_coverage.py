@@ -17,6 +17,7 @@ import test_apixml as ax
 import test_check
 import test_compare
 import test_debsymbols
+import test_every_library
 import test_scan
 from conftest import BuildLib
 from libvirtlike import N100, N110, N120, c_source, version_script
@@ -125,6 +126,18 @@ def _machine_changed(build_lib: BuildLib, tmp: Path) -> set[str]:
 
 
 SCENARIOS["machine-changed"] = _machine_changed
+
+
+def _every_library_case(case: str) -> Scenario:
+    def run(build_lib: BuildLib, _tmp: Path) -> set[str]:
+        _, _, old, new = test_every_library._pair(build_lib, case)
+        return _ids(compared(old, new, builtin("generic")).findings)
+
+    return run
+
+
+SCENARIOS["empty-node-removed"] = _every_library_case("empty-node")
+SCENARIOS["versioning-added"] = _every_library_case("versioning-added")
 
 
 # --------------------------------------------------------------------------- packages

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from operator import attrgetter
 
 from elfaudit.analysis.raw import RawFindings
 from elfaudit.model.abi import DATA_TYPES, LibraryABI, Symbol
 from elfaudit.model.report import Finding, NodeClass, PrivateSummary
+from elfaudit.model.tags import VersionTag
 from elfaudit.policy.profiles import Profile
 from elfaudit.policy.rules import Rule
+
+# What a caller can tell apart: FUNC and IFUNC are both code (the dynamic linker runs an
+# IFUNC's resolver and binds the caller to its answer; glibc switches every release).
+_KINDS = {"FUNC": "code", "IFUNC": "code", "OBJECT": "data", "COMMON": "data", "TLS": "tls"}
 
 # The rules judged symbol by symbol: skipped in private nodes when all are exempt there.
 _SYMBOL_RULES = (
@@ -38,10 +44,12 @@ def compare_abi(
     """Every change from ``old`` to ``new`` that matters to programs linked against ``old``.
 
     Keeping an old version as a hidden compat symbol (``foo@V1`` beside ``foo@@V2``)
-    is not a removal. The findings are raw (see :mod:`elfaudit.policy.weigh`). Private
-    nodes are summarised; their symbols are not compared one by one when the profile
-    exempts every symbol rule there (it is most of the work on libvirt), which is what
-    weighing would have made of those findings anyway.
+    is not a removal; an unversioned symbol that gained a default version is not a move
+    (an unversioned reference binds to the default), and a library that adds symbol
+    versioning gets one ``versioning-added`` finding. The findings are raw (see
+    :mod:`elfaudit.policy.weigh`). Private nodes are summarised; their symbols are not
+    compared one by one when the profile exempts every symbol rule there (it is most of
+    the work on libvirt), which is what weighing would have made of those findings anyway.
     """
     out = RawFindings(new.name)
     if (old.machine, old.elf_class, old.byte_order) != (new.machine, new.elf_class, new.byte_order):
@@ -52,8 +60,9 @@ def compare_abi(
             f"{new.machine} {new.elf_class}-bit {new.byte_order}-endian",
         )
     if old.soname != new.soname:
-        out.add(Rule.SONAME_CHANGED, None, f"SONAME changed from {old.soname} to {new.soname}")
-    _compare_nodes(old, new, out)
+        was, now = old.soname or "no SONAME", new.soname or "no SONAME"
+        out.add(Rule.SONAME_CHANGED, None, f"SONAME changed from {was} to {now}")
+    _compare_nodes(old, new, profile, out)
     private = {
         n for n in (*old.node_names, *new.node_names) if profile.node_class(n) is NodeClass.PRIVATE
     }
@@ -62,22 +71,68 @@ def compare_abi(
     return Comparison(tuple(findings), _private_summary(old, new, profile, show_private))
 
 
-def _compare_nodes(old: LibraryABI, new: LibraryABI, out: RawFindings) -> None:
+def _compare_nodes(old: LibraryABI, new: LibraryABI, profile: Profile, out: RawFindings) -> None:
     new_nodes = {v.name: v for v in new.versions if not v.base}
     old_nodes = {v.name: v for v in old.versions if not v.base}
+    if not old_nodes and new_nodes:
+        names = ", ".join(new_nodes)
+        out.add(
+            Rule.VERSIONING_ADDED,
+            None,
+            f"{new.name} now versions its symbols ({names}); programs built against the "
+            "unversioned library bind to the default versions",
+        )
+        return
+    held = {s.version for s in old.symbols if s.version is not None}
     for name, v in old_nodes.items():
         n = new_nodes.get(name)
         if n is None:
-            out.add(Rule.NODE_REMOVED, name, f"version node {name} was removed")
+            if name in held:
+                out.add(Rule.NODE_REMOVED, name, f"version node {name} was removed")
+            else:
+                out.add(
+                    Rule.EMPTY_NODE_REMOVED,
+                    name,
+                    f"version node {name} was removed; it held no symbol, so no program "
+                    "can need it",
+                )
         elif set(n.parents) != set(v.parents):
             out.add(
                 Rule.NODE_PARENT_CHANGED,
                 name,
                 f"{name} inherited [{', '.join(v.parents)}], now [{', '.join(n.parents)}]",
             )
-    for name in new_nodes:
-        if name not in old_nodes:
-            out.add(Rule.NODE_ADDED, name, f"version node {name} was added")
+    added = [name for name in new_nodes if name not in old_nodes]
+    for name in added:
+        out.add(Rule.NODE_ADDED, name, f"version node {name} was added")
+    if profile.release_named_nodes:
+        _named_for_shipped(old_nodes, added, profile, out)
+
+
+def _named_for_shipped(
+    old_nodes: Iterable[str], added: list[str], profile: Profile, out: RawFindings
+) -> None:
+    """With node names that carry the release introducing them, OLD shipped as (at least)
+    the release of its newest public or weak node: a node added since, named for that
+    release or an earlier one, claims a release that shipped without it."""
+    shipped = [
+        (VersionTag.parse(n).numbers[:3], n)
+        for n in old_nodes
+        if profile.node_class(n) is not NodeClass.PRIVATE
+    ]
+    shipped = [(nums, n) for nums, n in shipped if nums]
+    if not shipped:
+        return
+    newest_nums, newest = max(shipped)
+    for name in added:
+        nums = VersionTag.parse(name).numbers[:3]
+        if nums and nums <= newest_nums:
+            out.add(
+                Rule.NODE_NAMED_FOR_SHIPPED_RELEASE,
+                name,
+                f"{name} is new, but the old library already shipped {newest} without it: "
+                f"programs needing {name} would accept a release that lacks it",
+            )
 
 
 _FACTS = attrgetter("name", "version", "default", "type", "binding", "visibility", "size")
@@ -146,22 +201,25 @@ def _compare_symbols(
                 if ver is None or ver not in old_nodes:
                     out.add(Rule.SYMBOL_ADDED, ver, f"{n.label} was added", name)
                     continue
-            if ver is not None and ver in old_nodes:
+            if ver is not None and ver in old_nodes and n.default:
                 # A new version of a name in a node that already shipped: what the history
-                # check reports too (weighed as info when hidden: nothing can link it).
+                # check reports too. A hidden one is no addition to the node: nothing can
+                # link it, so no dependency on the node can lie (reported as added).
                 out.add(
                     Rule.SYMBOL_ADDED_TO_RELEASED_NODE,
                     ver,
                     f"{n.label} is new, but {ver} already shipped in the old release",
                     name,
-                    hidden=not n.default,
                 )
             else:
-                out.add(Rule.SYMBOL_ADDED, ver, f"{n.label} was added", name)
+                out.add(Rule.SYMBOL_ADDED, ver, f"{n.label} was added", name, hidden=not n.default)
 
 
 def _gone(o: Symbol, new_versions: dict[str | None, Symbol], out: RawFindings) -> None:
     moved_to = [s for s in new_versions.values() if s.default]
+    if o.version is None and moved_to:
+        # An unversioned reference binds to the default version: nothing to report.
+        return
     if o.default and moved_to:
         dest = ", ".join(s.label for s in moved_to)
         out.add(
@@ -177,7 +235,7 @@ def _gone(o: Symbol, new_versions: dict[str | None, Symbol], out: RawFindings) -
 
 
 def _compare_attributes(o: Symbol, n: Symbol, out: RawFindings) -> None:
-    if o.type != n.type:
+    if _KINDS.get(o.type, o.type) != _KINDS.get(n.type, n.type):
         out.add(
             Rule.SYMBOL_TYPE_CHANGED,
             o.version,

@@ -101,6 +101,9 @@ def compare_provides(
     """``provides-removed`` for every capability the old set of libraries provided and the new
     one does not (the package-level view rpm has: a capability may move between libraries).
 
+    A node that held no symbol of its library is skipped: no program can need it, so no
+    package requires it (compare reports it as ``empty-node-removed``).
+
     Raw findings, named by the old library and the node: the weighing pass exempts private
     nodes (they are renamed every release) and softens weak ones.
     """
@@ -110,11 +113,14 @@ def compare_provides(
     findings: list[Finding] = []
     seen: set[str] = set()
     for abi in old_abis:
+        held = {s.version for s in abi.symbols if s.version is not None}
         for cap in provides(abi):
             if cap in new_caps or cap in seen:
                 continue
-            seen.add(cap)
             node = _node_of(cap)
+            if node is not None and node not in held:
+                continue
+            seen.add(cap)
             what = f"version node {node}" if node else "the library itself"
             findings.append(
                 Rule.PROVIDES_REMOVED.finding(

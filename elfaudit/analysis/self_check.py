@@ -17,7 +17,9 @@ def self_check(abi: LibraryABI, profile: Profile) -> list[Finding]:
     """Checks one library can pass alone, with no version script and no earlier release.
 
     - ``symbol-unversioned``: exported without a version although the library defines nodes;
-    - ``symbol-not-default``: exported only as hidden ``name@NODE`` (new programs cannot link);
+    - ``symbol-not-default``: exported only as hidden ``name@NODE`` (new programs cannot link;
+      old ones still run, so info for the generic profile: glibc keeps such compat
+      symbols on purpose; an error for libvirt's, which promises linkable API);
     - ``script-chain-broken`` (profiles with ``chain``): in ``.gnu.version_d`` order, each
       public or weak node inherits exactly the previous node of its prefix family (the first
       of a family inherits nothing) and node names increase numerically.

@@ -6,8 +6,10 @@ naming the file, never a traceback.
 
 Besides node classes, a profile may override the rule catalogue's per-class severities
 (``"severities": {"rule-id": {"public"|"weak"|"private"|"hidden": "error"|"warning"|
-"info"|"exempt"}}``) and give API descriptions a class (``"apis": {"libvirt-qemu":
-"weak"}``). A profile is data only: :mod:`elfaudit.policy.weigh` applies it.
+"info"|"exempt"}}``), give API descriptions a class (``"apis": {"libvirt-qemu":
+"weak"}``) and say that its node names carry the release that introduced them
+(``"release_named_nodes": true``). A profile is data only: :mod:`elfaudit.policy.weigh`
+applies it.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ _KEYS = {
     "nodes",
     "chain",
     "exact_listing",
+    "release_named_nodes",
     "private_nodes",
     "waivers",
     "late_additions",
@@ -65,6 +68,9 @@ class Profile:
     severities: tuple[tuple[str, tuple[tuple[str, Severity | None], ...]], ...] = ()
     # API description name (e.g. "libvirt-qemu") -> its class; unnamed ones are public.
     apis: tuple[tuple[str, NodeClass], ...] = ()
+    # Node names carry the release that introduced them (LIBVIRT_9.6.0 shipped in 9.6.0):
+    # compare can then tell, without a graph, a node added for a release already shipped.
+    release_named_nodes: bool = False
 
     def late_additions_map(self) -> dict[tuple[str, str], str]:
         return dict(self.late_additions)
@@ -137,7 +143,7 @@ def parse_profile(doc: Any, source: str) -> Profile:
         except ValueError:
             raise _fail(source, f"nodes[{i}].class must be one of public, weak, private") from None
         nodes.append((n["pattern"], cls))
-    for key in ("chain", "exact_listing"):
+    for key in ("chain", "exact_listing", "release_named_nodes"):
         if not isinstance(doc.get(key, False), bool):
             raise _fail(source, f"'{key}' must be true or false")
     priv = doc.get("private_nodes", {})
@@ -182,6 +188,7 @@ def parse_profile(doc: Any, source: str) -> Profile:
         late_additions=late,
         severities=severities,
         apis=apis,
+        release_named_nodes=bool(doc.get("release_named_nodes", False)),
     )
 
 

@@ -1,7 +1,12 @@
 """The catalogue of rules: stable kebab-case ids, default severity, one-line help.
 
 Rule ids never change once released; reports, waivers, SARIF and JUnit all key on them.
-``severity`` is the rule's severity for a *public* (stable) version node. Each rule also
+``severity`` is the rule's severity for a *public* (stable) version node, and it follows
+what breaks: ``error`` when a program built against the old library (or linked against
+this one) fails, ``warning`` when old programs still run but something a packager must
+act on changed, ``info`` when nothing breaks. A profile that makes a stronger promise
+(libvirt: nodes are frozen once shipped, functions are linkable forever) raises the
+rules its promise covers in its ``"severities"``. Each rule also
 has a default severity per node class, which the weighing pass
 (:mod:`elfaudit.policy.weigh`) applies and a profile may override (``"severities"``):
 weaker nodes (e.g. ``LIBVIRT_QEMU_*``) lower an error to a warning, private nodes are
@@ -30,6 +35,7 @@ class RuleSpec:
     guarantee: str  # what promise or fact of dynamic linking the rule enforces
     private: Severity | None = None  # in private nodes (None: exempt)
     hidden: Severity | None = None  # at most this about a hidden symbol (None: no cap)
+    hidden_exempt: bool = False  # a finding about a hidden symbol is dropped
 
     def severities(self) -> dict[str, Severity | None]:
         """The default table the weighing pass starts from: class (and ``hidden``) ->
@@ -40,7 +46,9 @@ class RuleSpec:
             "weak": weak,
             "private": self.private,
         }
-        if self.hidden is not None:
+        if self.hidden_exempt:
+            out["hidden"] = None
+        elif self.hidden is not None:
             out["hidden"] = self.hidden
         return out
 
@@ -86,7 +94,9 @@ class Rule(Enum):
     )
     SYMBOL_NOT_DEFAULT = RuleSpec(
         "symbol-not-default",
-        E,
+        # A compat-only symbol (glibc's deliberate name@OLD with no default) still serves
+        # the programs built against it; only a profile promising linkable API raises it.
+        INFO,
         "script",
         "A symbol is exported only as a hidden (@) version, so new programs cannot link to it.",
         "Every listed API must be linkable.",
@@ -145,7 +155,8 @@ class Rule(Enum):
     )
     SYMBOL_DEFAULT_LOST = RuleSpec(
         "symbol-default-lost",
-        E,
+        # Old programs still run (the hidden name@NODE serves them): glibc deprecates so.
+        W,
         "compare",
         "A symbol no longer has any default (@@) version: new programs cannot link to it.",
         "Functions stay available to new programs forever.",
@@ -154,7 +165,7 @@ class Rule(Enum):
         "symbol-type-changed",
         E,
         "compare",
-        "A symbol changed kind (e.g. FUNC to OBJECT).",
+        "A symbol changed kind between code, data and TLS (FUNC to OBJECT; not FUNC to IFUNC).",
         "Functions are ABI compatible forever.",
     )
     SYMBOL_BINDING_CHANGED = RuleSpec(
@@ -185,6 +196,13 @@ class Rule(Enum):
         "A version node the old library defined is gone ('version not found').",
         "Each API keeps the version in which it was introduced.",
     )
+    EMPTY_NODE_REMOVED = RuleSpec(
+        "empty-node-removed",
+        INFO,
+        "compare",
+        "A version node that held no symbol in the old library is gone.",
+        "No program can need a node it could bind no symbol to.",
+    )
     NODE_PARENT_CHANGED = RuleSpec(
         "node-parent-changed",
         W,
@@ -194,13 +212,16 @@ class Rule(Enum):
     )
     SYMBOL_ADDED_TO_RELEASED_NODE = RuleSpec(
         "symbol-added-to-released-node",
-        E,
+        # Nothing old breaks: a program using the new symbol needs a per-symbol dependency
+        # (Debian's symbols files give one). libvirt's profile promises frozen nodes.
+        INFO,
         "compare",
         "A new symbol appeared in a version node an earlier release already shipped.",
         "Each API is tagged with the version that introduced it; per-node dependencies lie.",
         # A hidden (compat) symbol cannot be linked by new programs, so no dependency on
-        # the node can be created through it (glibc's foo@OLD beside foo@@NEW).
-        hidden=INFO,
+        # the node can be created through it (glibc's foo@OLD beside foo@@NEW): never an
+        # addition to the node (compare reports one as symbol-added).
+        hidden_exempt=True,
     )
     SONAME_CHANGED = RuleSpec(
         "soname-changed",
@@ -221,6 +242,13 @@ class Rule(Enum):
     )
     NODE_ADDED = RuleSpec(
         "node-added", INFO, "compare", "A new version node was defined.", "New API may be added."
+    )
+    VERSIONING_ADDED = RuleSpec(
+        "versioning-added",
+        INFO,
+        "compare",
+        "An unversioned library now defines version nodes (one finding for the library).",
+        "Old unversioned references bind to the new default versions: nothing breaks.",
     )
     # ---- packages and trees
     LIBRARY_REMOVED = RuleSpec(
@@ -440,6 +468,88 @@ class Rule(Enum):
 
 
 BY_ID: dict[str, Rule] = {r.value.id: r for r in Rule}
+
+#: Rule id -> what the finding means for a packager: what breaks, and for whom (the
+#: README's rule table prints it; severities follow it, see the module docstring).
+FOR_PACKAGER: dict[str, str] = {
+    "script-symbol-missing": "Programs calling the listed function will not link or load.",
+    "symbol-wrong-node": "Programs get a version need on the wrong node; dependencies lie.",
+    "symbol-not-in-script": "Programs may start using a symbol nobody promised to keep.",
+    "symbol-unversioned": "Programs bind it unversioned: a later move goes unnoticed.",
+    "symbol-not-default": (
+        "Old programs keep running; new ones cannot link it (deliberate for compat symbols)."
+    ),
+    "node-missing": "Programs needing the node fail to load ('version not found').",
+    "node-unexpected": "An unreviewed node: programs may come to depend on it.",
+    "node-parent-mismatch": "Nothing breaks at run time; the metadata differs from review.",
+    "script-duplicate-symbol": "The symbol's node depends on link order: review the script.",
+    "script-chain-broken": "Nothing breaks at run time; node order no longer tells release order.",
+    "symbol-removed": "Programs using it fail to load (LD_BIND_NOW) or crash when they call it.",
+    "symbol-version-changed": "Programs bound to the old node fail to load.",
+    "symbol-default-lost": (
+        "Old programs run; programs rebuilt against the new library fail to link."
+    ),
+    "symbol-type-changed": "Programs using it as code or data misbehave or fail to load.",
+    "symbol-binding-changed": "Old programs run; interposition and weak-symbol semantics change.",
+    "symbol-visibility-changed": "Old programs run; interposition changes.",
+    "symbol-size-changed": "Old programs' copy relocations truncate or overrun the object.",
+    "node-removed": "Programs that need the node fail to load ('version not found').",
+    "empty-node-removed": "Nothing breaks: no program can need a node that held no symbol.",
+    "node-parent-changed": "Nothing breaks at run time; the shipped metadata changed.",
+    "symbol-added-to-released-node": (
+        "Old programs run; new programs using the symbol need a per-symbol dependency "
+        "(a symbols file), not one per node."
+    ),
+    "soname-changed": "A new library: every program must be rebuilt (a new package name).",
+    "machine-changed": "Not the same architecture: nothing built for one runs on the other.",
+    "symbol-added": "Nothing breaks: new API.",
+    "node-added": "Nothing breaks: new API.",
+    "versioning-added": (
+        "Nothing breaks: old unversioned references bind to the default versions; "
+        "programs built from now on need this library or later."
+    ),
+    "library-removed": "Programs linked against that library cannot start.",
+    "library-added": "Nothing breaks: a new library.",
+    "provides-removed": "RPM dependencies on that capability can no longer be met.",
+    "symbol-moved-library": "Old programs run: the old library loads the symbol's new home.",
+    "needed-added": "Nothing breaks; the package must depend on the newly needed library.",
+    "needed-removed": "Programs that relied on it loading that library lose its symbols.",
+    "version-need-raised": (
+        "The new build fails to load where the dependency is older: Depends must follow."
+    ),
+    "node-named-for-shipped-release": (
+        "Programs built against it install against that older release and fail to load."
+    ),
+    "node-above-release": "Dependencies derived from the node name ask for a release not yet out.",
+    "private-node-misnamed": "Nothing breaks; private symbols may leak across releases.",
+    "api-function-removed": "Programs calling it no longer build; old binaries lose the symbol.",
+    "api-function-signature-changed": "Old programs pass the wrong arguments: crashes.",
+    "api-enum-removed": "Programs using the value no longer build.",
+    "api-enum-value-changed": "Old programs pass or compare the wrong number.",
+    "api-macro-removed": "Programs using the constant no longer build.",
+    "api-macro-value-changed": "Old programs carry the old value compiled in.",
+    "api-struct-changed": "Old programs read or write the struct with the wrong layout.",
+    "api-union-changed": "Old programs read or write the union with the wrong layout.",
+    "api-typedef-removed": "Programs using the typedef no longer build.",
+    "api-version-changed": "Dependencies derived from the documentation are wrong.",
+    "api-not-exported": "Programs calling the documented function fail to link or load.",
+    "api-node-mismatch": "Programs get a version need other than the documented release.",
+    "api-undocumented": "Programs may use API nobody promised to keep.",
+    "api-added": "Nothing breaks: new API.",
+    "symbols-file-missing-symbol": (
+        "Programs using the symbol get no dependency of their own (dpkg-gensymbols fails "
+        "the build)."
+    ),
+    "symbols-file-stale-symbol": "The symbols file promises a symbol the library lost.",
+    "symbols-file-minver-too-low": (
+        "Programs using the symbol install against a package without it and fail to load."
+    ),
+}
+
+
+def for_packager(rule_id: str) -> str:
+    """What a finding of ``rule_id`` means for a packager (empty when not written yet)."""
+    return FOR_PACKAGER.get(rule_id, "")
 
 
 def spec(rule_id: str) -> RuleSpec:
