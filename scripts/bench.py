@@ -1021,6 +1021,8 @@ def group_synthetic(ctx: Context) -> list[Row]:
         )
     )
 
+    rows.extend(_synthetic_1000(ctx))
+
     cmd = [*ELFAUDIT, "graph", "check", str(snap), "--graph", str(path), "--release", newest]
     st = measure(
         "elfaudit graph check (synthetic)",
@@ -1052,6 +1054,57 @@ def group_synthetic(ctx: Context) -> list[Row]:
             raw={"peak_rss_bytes": st.peak_rss},
         )
     )
+    return rows
+
+
+def _synthetic_1000(ctx: Context) -> list[Row]:
+    """``graph show``, ``graph check`` and ``graph record`` on 1,000 releases, in-process,
+    each including the load of the file (they were quadratic or close to it: issue 11)."""
+    import shutil
+
+    from synthetic_graph import synthetic_graph
+
+    from elfaudit.commands.graph import graph_show_table, record_release
+    from elfaudit.graph.dag import ReleaseGraph
+    from elfaudit.graph.judge import graph_check
+    from elfaudit.model.tags import release_key
+    from elfaudit.readers.snapshot import dump_document
+
+    full = synthetic_graph(1001)
+    newest = max(full.heads(), key=release_key)
+    libs = [abi for so in full.library_names() if (abi := full.library(newest, so)) is not None]
+    full.remove_release(newest)
+    path = ctx.tmp / "synthetic-1000.json"
+    full.save(path)
+    del full
+    snap = ctx.tmp / "synthetic-1000-new.json"
+    snap.write_text(json.dumps(dump_document(libs)))
+    work = ctx.tmp / "synthetic-1000-work.json"
+
+    def show() -> None:
+        graph_show_table(str(path), profile=None)
+
+    def check() -> None:
+        graph_check(ReleaseGraph.load(path), libs, newest)
+
+    def record() -> None:
+        shutil.copyfile(path, work)
+        record_release([str(snap)], release=newest, parents=None, graph_path=str(work))
+
+    rows = []
+    for what, fn in (("graph show", show), ("graph check", check), ("graph record", record)):
+        times = time_call(fn, ctx.runs(5, 2))
+        med, low = statistics.median(times), min(times)
+        rows.append(
+            Row(
+                "synthetic",
+                f"1,000 releases x 4 libraries: load + {what} (in-process)",
+                elfaudit=fmt_med_min(med, low),
+                target=f"< {fmt_time(TARGET_SYNTH_S)}",
+                status=verdict(med < TARGET_SYNTH_S),
+                raw={"times_s": times, "median_s": med, "min_s": low},
+            )
+        )
     return rows
 
 
