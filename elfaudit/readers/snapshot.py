@@ -12,6 +12,7 @@ from typing import Any
 
 from elfaudit.base.errors import SnapshotError
 from elfaudit.base.fileio import read_json
+from elfaudit.base.jsonio import json_kind
 from elfaudit.model.abi import ImportedSymbol, LibraryABI, Symbol, VersionDef, VersionNeed
 
 SCHEMA_VERSION = 1
@@ -153,8 +154,11 @@ def library_from_dict(d: Any, where: str = "library") -> LibraryABI:
     byte_order = _req(d, "byte_order", str, where)
     if byte_order not in ("little", "big"):
         raise ValueError(f"{where}: 'byte_order' must be little or big")
+    path = d.get("path")
+    if path is not None and not isinstance(path, str):
+        raise ValueError(f"{where}: 'path' has the wrong type")
     return LibraryABI(
-        path=str(d.get("path") or where),
+        path=path or where,
         soname=_req(d, "soname", (str, type(None)), where),
         needed=tuple(needed),
         machine=_req(d, "machine", str, where),
@@ -182,7 +186,7 @@ def read_snapshot(path: str | os.PathLike[str]) -> list[LibraryABI]:
         if not isinstance(doc, dict) or doc.get("kind") != KIND:
             raise ValueError(f'not an elfaudit dump (expected "kind": "{KIND}")')
         if doc.get("schema_version") != SCHEMA_VERSION:
-            raise ValueError(f"unsupported schema_version {doc.get('schema_version')!r}")
+            raise ValueError(f"unsupported schema_version {json_kind(doc.get('schema_version'))}")
         libs = doc.get("libraries")
         if not isinstance(libs, list) or not libs:
             raise ValueError("'libraries' must be a non-empty list")
