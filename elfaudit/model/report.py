@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from elfaudit.model.exitcodes import EXIT_CHANGE, EXIT_ERROR, EXIT_INCOMPATIBLE, EXIT_OK
 
 if TYPE_CHECKING:
+    from elfaudit.model.guarantees import SectionResult
     from elfaudit.model.script import Location
 
 
@@ -78,6 +79,9 @@ class Report:
     problems: tuple[Problem, ...] = ()
     unused_waivers: tuple[str, ...] = ()
     extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
+    # ``guarantees``: one verdict per section of the support page (weighed findings, which
+    # ``findings`` also holds); empty for every other command.
+    guarantees: tuple[SectionResult, ...] = ()
 
     @property
     def active(self) -> tuple[Finding, ...]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from elfaudit.model.guarantees import SectionResult, SectionStatus
 from elfaudit.model.report import Finding, Report, Severity
 from elfaudit.model.tags import node_key
 from elfaudit.policy.rules import BY_ID, RuleSpec
@@ -22,6 +23,7 @@ COMMAND_FAMILIES: dict[str, tuple[str, ...]] = {
     "scan": ("script", "compare"),
     "symbols-file": ("symbols-file",),
     "api-compare": ("api",),
+    "guarantees": ("compare", "package", "api"),
 }
 
 
@@ -140,3 +142,50 @@ def junit_families(report: Report, library: str) -> list[str]:
     wanted = set(COMMAND_FAMILIES.get(report.command, ()))
     wanted |= {rule_family(f.rule) for f in report.findings if f.library == library}
     return [*(f for f in FAMILIES if f in wanted), *sorted(wanted - set(FAMILIES))]
+
+
+def section_counts(section: SectionResult) -> dict[str, int]:
+    """A section's findings counted like :meth:`Report.counts`."""
+    out = {s.value: 0 for s in Severity}
+    out["waived"] = 0
+    for f in section.findings:
+        out["waived" if f.waived is not None else f.severity.value] += 1
+    return out
+
+
+def section_verdict(section: SectionResult) -> str:
+    """``checked: 2 errors, 1 warning``, ``not-checked``, ``no-promise``."""
+    status = section.status.value
+    if section.status is not SectionStatus.CHECKED:
+        return status
+    c = section_counts(section)
+    parts = [_plural(c[k], k) for k in ("error", "warning") if c[k]]
+    if c["info"]:
+        parts.append(f"{c['info']} info")
+    if c["waived"]:
+        parts.append(f"{c['waived']} waived")
+    return f"{status}: {', '.join(parts) if parts else 'no finding'}"
+
+
+def evidence_summary(section: SectionResult) -> str:
+    """The evidence in a few words: per side, how many items of each kind it lists."""
+    sides = []
+    for side in ("old", "new"):
+        value = section.evidence.get(side)
+        if isinstance(value, dict):
+            nested = {k: v for k, v in value.items() if isinstance(v, dict | list)}
+            if nested and len(nested) == len(value):
+                text = ", ".join(f"{len(v)} {k.replace('_', ' ')}" for k, v in nested.items())
+            else:
+                text = _plural(len(value), "file")
+        elif isinstance(value, list):
+            text = _plural(len(value), "item")
+        else:
+            continue
+        sides.append(f"{side}: {text}")
+    extra = [
+        f"{k}: {', '.join(map(str, v)) if v else '-'}"
+        for k, v in section.evidence.items()
+        if k not in ("old", "new") and isinstance(v, list)
+    ]
+    return "; ".join(sides + extra)

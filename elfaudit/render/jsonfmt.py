@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from elfaudit import __version__
+from elfaudit.model.guarantees import SectionResult
 from elfaudit.model.report import Finding, Report, exit_code
 from elfaudit.render import dumps_json
-from elfaudit.render.common import sorted_findings
+from elfaudit.render.common import section_counts, sorted_findings
 
 SCHEMA_VERSION = 1
 KIND = "elfaudit-report"
@@ -36,8 +37,28 @@ def _finding(f: Finding) -> dict[str, Any]:
     }
 
 
+def _section(report: Report, s: SectionResult) -> dict[str, Any]:
+    counts = section_counts(s)
+    return {
+        "section": s.section,
+        "status": s.status.value,
+        "reason": s.reason,
+        "evidence": dict(s.evidence),
+        "findings": [_finding(f) for f in sorted_findings(report, s.findings)],
+        "summary": {k: counts[k] for k in ("error", "warning", "info", "waived")},
+    }
+
+
 def report_document(report: Report) -> dict[str, Any]:
-    """The report as plain JSON data (findings in the order every renderer uses)."""
+    """The report as plain JSON data (findings in the order every renderer uses); a
+    ``guarantees`` report also lists its sections (``guarantees``)."""
+    doc = _document(report)
+    if report.guarantees:
+        doc["guarantees"] = [_section(report, s) for s in report.guarantees]
+    return doc
+
+
+def _document(report: Report) -> dict[str, Any]:
     counts = report.counts()
     return {
         "schema_version": SCHEMA_VERSION,

@@ -46,6 +46,11 @@ class JunitRenderer:
             root.append(suite)
             totals[0] += int(suite.get("tests", "0"))
             totals[1] += int(suite.get("failures", "0"))
+        if report.guarantees:
+            suite = self._sections(report)
+            root.append(suite)
+            totals[0] += int(suite.get("tests", "0"))
+            totals[1] += int(suite.get("failures", "0"))
         if report.problems:
             suite = ET.Element(
                 "testsuite",
@@ -78,6 +83,42 @@ class JunitRenderer:
         ET.indent(root)
         body = ET.tostring(root, encoding="unicode")
         return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
+
+    def _sections(self, report: Report) -> ET.Element:
+        """One testcase per section of the support page: skipped when not checked (or no
+        promise), failed when it has an active error finding."""
+        from elfaudit.model.guarantees import SectionStatus
+
+        suite = ET.Element("testsuite", name="guarantees")
+        failures = skipped = 0
+        for sec in report.guarantees:
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                name=xml_safe(sec.section),
+                classname=f"elfaudit.{report.command}.sections",
+            )
+            if sec.status is not SectionStatus.CHECKED:
+                ET.SubElement(
+                    case, "skipped", message=xml_safe(f"{sec.status.value}: {sec.reason}")
+                )
+                skipped += 1
+                continue
+            errors = [f for f in sec.findings if f.waived is None and f.severity is Severity.ERROR]
+            if errors:
+                failures += 1
+                fail = ET.SubElement(
+                    case,
+                    "failure",
+                    message=xml_safe(f"{len(errors)} error finding(s)"),
+                    type="incompatible",
+                )
+                fail.text = xml_safe("\n".join(finding_line(f) for f in errors))
+        suite.set("tests", str(len(report.guarantees)))
+        suite.set("failures", str(failures))
+        suite.set("errors", "0")
+        suite.set("skipped", str(skipped))
+        return suite
 
     def _suite(self, report: Report, lib: str, findings: list[Finding]) -> ET.Element:
         suite = ET.Element("testsuite", name=xml_safe(lib))

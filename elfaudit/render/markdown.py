@@ -53,6 +53,21 @@ def _finding_row(f: Finding) -> str:
 class MarkdownRenderer:
     def render(self, report: Report) -> str:
         blocks = [f"### elfaudit {md_text(report.command)}: {verdict(report)}"]
+        if report.guarantees:
+            from elfaudit.render.common import evidence_summary, section_verdict
+
+            lines = [_row(["section", "verdict", "reason and evidence"]), "| --- | --- | --- |"]
+            lines += [
+                _row(
+                    [
+                        md_code(s.section),
+                        md_text(section_verdict(s)),
+                        md_text("; ".join(x for x in (s.reason, evidence_summary(s)) if x)),
+                    ]
+                )
+                for s in report.guarantees
+            ]
+            blocks.append("\n".join(lines))
         findings = sorted_findings(report)
         libs = library_order(report)
         if libs:

@@ -136,5 +136,10 @@ class SarifRenderer:
                 "unusedWaivers": list(report.unused_waivers),
             },
         }
+        if report.guarantees:
+            run["properties"]["guarantees"] = [
+                {"section": g.section, "status": g.status.value, "reason": g.reason}
+                for g in report.guarantees
+            ]
         doc = {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
         return dumps_json(doc)

@@ -231,6 +231,8 @@ class TextRenderer:
             n = len(report.libraries)
             libs = f"{n} {'library' if n == 1 else 'libraries'}"
         blocks.append(f"elfaudit {report.command}: {libs}")
+        if report.guarantees:
+            blocks.append(self._sections(report))
         findings = sorted_findings(report)
         libraries = library_order(report)
         if report.command == "scan" and libraries:
@@ -254,6 +256,23 @@ class TextRenderer:
             blocks.append("\n".join(lines))
         blocks.append(verdict_line(report))
         return "\n\n".join(blocks) + "\n"
+
+    def _sections(self, report: Report) -> str:
+        """One row per section of the support page: status, findings, why, evidence."""
+        from elfaudit.render.common import evidence_summary, section_verdict
+
+        rows = [
+            [
+                terminal_safe(s.section),
+                terminal_safe(section_verdict(s)),
+                terminal_safe("; ".join(x for x in (s.reason, evidence_summary(s)) if x)),
+            ]
+            for s in report.guarantees
+        ]
+        headers = ["section", "verdict", "reason and evidence"]
+        return "support page sections:\n" + table(
+            headers, rows, wrap=frozenset({2}), width=self._width
+        )
 
     def _library(self, report: Report, lib: str, findings: list[Finding]) -> str:
         parts = [f"== {terminal_safe(lib)} =="]
