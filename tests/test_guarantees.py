@@ -1,0 +1,366 @@
+"""``elfaudit guarantees``: two releases judged per section of libvirt's support page.
+
+gcc-built libvirt-named libraries in root trees and .debs, with fake schema and configuration
+files for the routing to the section checkers (stand-ins replace the real checkers, so these
+tests do not depend on them); the real Debian package sets of bookworm and sid when
+``scripts/fetch_debian.py --set full`` cached them (skipped with a reason otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+from conftest import BuildLib
+
+from elfaudit.base.errors import InputError
+from elfaudit.commands.guarantees import run_guarantees
+from elfaudit.model.guarantees import SECTIONS, ReleaseFiles, SectionResult, SectionStatus
+from elfaudit.model.report import Severity, exit_code
+from elfaudit.policy.rules import Rule
+from elfaudit.readers.release_files import library_soname, read_release, wanted
+from elfaudit.render import load_schema, render_report
+
+LIBDIR = "usr/lib/x86_64-linux-gnu"
+ROOT = Path(__file__).resolve().parent.parent
+
+OLD_C = "int virConnectOpen(void) { return 1; }\nint virConnectClose(void) { return 0; }\n"
+OLD_MAP = "LIBVIRT_0.0.3 { global: virConnectOpen; virConnectClose; local: *; };\n"
+NEW_C = OLD_C + "int virConnectNew(void) { return 2; }\n"
+NEW_MAP = OLD_MAP + "LIBVIRT_1.0.0 { global: virConnectNew; } LIBVIRT_0.0.3;\n"
+BROKEN_C = "int virConnectOpen(void) { return 1; }\n"
+BROKEN_MAP = "LIBVIRT_0.0.3 { global: virConnectOpen; local: *; };\n"
+
+
+def _tree(root: Path, lib: Path, *, schemas: bool = True, config: bool = True) -> Path:
+    (root / LIBDIR).mkdir(parents=True)
+    shutil.copy(lib, root / LIBDIR / "libvirt.so.0.1.0")
+    (root / LIBDIR / "libvirt.so.0").symlink_to("libvirt.so.0.1.0")
+    if schemas:
+        d = root / "usr/share/libvirt/schemas"
+        d.mkdir(parents=True)
+        (d / "domain.rng").write_text("<grammar xmlns='http://relaxng.org/ns/structure/1.0'/>\n")
+    if config:
+        (root / "etc/libvirt").mkdir(parents=True)
+        (root / "etc/libvirt/libvirtd.conf").write_text("#listen_tls = 0\n")
+        d = root / "usr/share/augeas/lenses"
+        (d / "tests").mkdir(parents=True)
+        (d / "libvirtd.aug").write_text("module Libvirtd =\n")
+        (d / "tests/test_libvirtd.aug").write_text("module Test_libvirtd =\n")
+    return root
+
+
+@pytest.fixture
+def trees(tmp_path: Path, build_lib: BuildLib) -> tuple[Path, Path]:
+    old = build_lib(OLD_C, OLD_MAP, soname="libvirt.so.0")
+    new = build_lib(NEW_C, NEW_MAP, soname="libvirt.so.0")
+    return _tree(tmp_path / "old", old), _tree(tmp_path / "new", new)
+
+
+@pytest.fixture
+def checkers(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[tuple[ReleaseFiles, ReleaseFiles]]]:
+    """Stand-ins for the schema and config checkers: record their inputs, report one raw
+    finding each (the schema one an error, to see it weighed and counted)."""
+    calls: dict[str, list[tuple[ReleaseFiles, ReleaseFiles]]] = {"schemas": [], "config": []}
+
+    def check_schemas(old: ReleaseFiles, new: ReleaseFiles) -> SectionResult:
+        calls["schemas"].append((old, new))
+        f = Rule.API_FUNCTION_REMOVED.finding("domain.rng", None, "stand-in: element removed")
+        return SectionResult(
+            "xmlschema", SectionStatus.CHECKED, evidence={"schemas": 1}, findings=(f,)
+        )
+
+    def check_config_files(old: ReleaseFiles, new: ReleaseFiles) -> SectionResult:
+        calls["config"].append((old, new))
+        return SectionResult("configfiles", SectionStatus.CHECKED, evidence={"files": 1})
+
+    schemas = types.ModuleType("elfaudit.analysis.schemas")
+    schemas.check_schemas = check_schemas  # type: ignore[attr-defined]
+    config = types.ModuleType("elfaudit.analysis.config_files")
+    config.check_config_files = check_config_files  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "elfaudit.analysis.schemas", schemas)
+    monkeypatch.setitem(sys.modules, "elfaudit.analysis.config_files", config)
+    return calls
+
+
+def _by_section(report: object) -> dict[str, SectionResult]:
+    return {s.section: s for s in report.guarantees}  # type: ignore[attr-defined]
+
+
+def test_wanted_paths() -> None:
+    for path in (
+        "usr/share/libvirt/schemas/domain.rng",
+        "etc/libvirt/qemu.conf",
+        "etc/libvirt/nwfilter/x.conf",
+        "usr/share/augeas/lenses/libvirtd.aug",
+        "usr/share/augeas/lenses/tests/test_libvirtd.aug",
+        "usr/share/systemtap/tapset/libvirt_functions.stp",
+        f"{LIBDIR}/wireshark/plugins/4.6/epan/libvirt.so",
+        "usr/bin/virsh",
+        "usr/share/man/man1/virsh.1.gz",
+        "usr/share/libvirt/api/libvirt-api.xml",
+        f"{LIBDIR}/libvirt-qemu.so.0.12008.0",
+        f"{LIBDIR}/libvirt/connection-driver/libvirt_driver_qemu.so",
+    ):
+        assert wanted(path), path
+    for path in (
+        "usr/share/doc/libvirt0/changelog.gz",
+        "usr/bin/virsh2",
+        "etc/libvirt/qemu.conf.bak",
+        f"{LIBDIR}/libvirt.so",
+        "usr/share/libvirt/schemas/sub/x.txt",
+    ):
+        assert not wanted(path), path
+    assert library_soname(f"{LIBDIR}/libvirt-admin.so.0.9000.0") == "libvirt-admin.so.0"
+    assert library_soname("usr/bin/virsh") is None
+
+
+def test_tree_sections_route_to_their_checkers(
+    trees: tuple[Path, Path], checkers: dict[str, list[tuple[ReleaseFiles, ReleaseFiles]]]
+) -> None:
+    old, new = trees
+    report = run_guarantees(str(old), str(new))
+    sec = _by_section(report)
+    assert list(sec) == list(SECTIONS)
+    assert sec["publicAPI"].status is SectionStatus.CHECKED
+    assert sec["publicAPI"].evidence["new"]["libraries"]["libvirt.so.0"]["nodes"] == 2  # type: ignore[index]
+    assert {f.rule for f in sec["publicAPI"].findings} >= {"symbol-added", "node-added"}
+    assert sec["hvAPI"].status is SectionStatus.NOT_CHECKED
+    assert "libvirt-qemu.so.0" in sec["hvAPI"].reason
+    # the checkers got each side's files, by path inside the packages
+    ((o, n),) = checkers["schemas"]
+    assert set(o.under("usr/share/libvirt/schemas/")) == {"usr/share/libvirt/schemas/domain.rng"}
+    assert n.label == str(new)
+    ((o, _),) = checkers["config"]
+    assert "etc/libvirt/libvirtd.conf" in o.files
+    assert "usr/share/augeas/lenses/tests/test_libvirtd.aug" in o.files
+    # the schema finding was weighed once (libvirt's profile) and is in its section only
+    (f,) = sec["xmlschema"].findings
+    assert f.weighed and f.severity is Severity.ERROR
+    assert f in report.findings
+    assert sec["hvdrivers"].status is SectionStatus.NO_PROMISE
+    for name in ("apierrors", "rpcproto", "virsh"):
+        assert sec[name].status is SectionStatus.NOT_CHECKED
+        assert "issue 13" in sec[name].reason
+    assert exit_code(report) == 12
+
+
+def test_incompatible_library_is_an_error_in_public_api(
+    tmp_path: Path, build_lib: BuildLib
+) -> None:
+    old = _tree(tmp_path / "old", build_lib(OLD_C, OLD_MAP, soname="libvirt.so.0"))
+    new = _tree(tmp_path / "new", build_lib(BROKEN_C, BROKEN_MAP, soname="libvirt.so.0"))
+    report = run_guarantees(str(old), str(new))
+    sec = _by_section(report)
+    errors = [f for f in sec["publicAPI"].findings if f.severity is Severity.ERROR]
+    assert [f.rule for f in errors] == ["symbol-removed"]
+    assert errors[0].symbol == "virConnectClose"
+    assert exit_code(report) == 12
+
+
+def test_a_side_without_schemas_is_not_checked(
+    tmp_path: Path,
+    build_lib: BuildLib,
+    checkers: dict[str, list[tuple[ReleaseFiles, ReleaseFiles]]],
+) -> None:
+    lib = build_lib(OLD_C, OLD_MAP, soname="libvirt.so.0")
+    old = _tree(tmp_path / "old", lib)
+    new = _tree(tmp_path / "new", lib, schemas=False, config=False)
+    sec = _by_section(run_guarantees(str(old), str(new)))
+    assert sec["xmlschema"].status is SectionStatus.NOT_CHECKED
+    assert sec["xmlschema"].reason.startswith("no XML schemas") and "NEW" in sec["xmlschema"].reason
+    assert sec["configfiles"].status is SectionStatus.NOT_CHECKED
+    assert not checkers["schemas"] and not checkers["config"]
+    assert sec["xmlschema"].evidence["old"] == {"/usr/share/libvirt/schemas/domain.rng": str(old)}
+
+
+def test_checker_not_implemented_or_absent_is_not_checked(
+    trees: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def check_schemas(old: ReleaseFiles, new: ReleaseFiles) -> SectionResult:
+        raise NotImplementedError("schema model pending")
+
+    schemas = types.ModuleType("elfaudit.analysis.schemas")
+    schemas.check_schemas = check_schemas  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "elfaudit.analysis.schemas", schemas)
+    monkeypatch.setitem(sys.modules, "elfaudit.analysis.config_files", types.ModuleType("x"))
+    sec = _by_section(run_guarantees(*map(str, trees)))
+    assert sec["xmlschema"].status is SectionStatus.NOT_CHECKED
+    assert "schema model pending" in sec["xmlschema"].reason
+    assert sec["configfiles"].status is SectionStatus.NOT_CHECKED
+    assert "not available" in sec["configfiles"].reason
+    assert sec["configfiles"].evidence  # the files found, even so
+
+
+def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("ELFAUDIT_GRAPH", "ELFAUDIT_DEBUG")}
+    env["COLUMNS"] = "160"
+    return subprocess.run(
+        [sys.executable, "-m", "elfaudit", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+    )
+
+
+def _deb(dest: Path, tree: Path, package: str, version: str) -> Path:
+    root = dest / f"root-{package}"
+    shutil.copytree(tree, root, symlinks=True)
+    (root / "DEBIAN").mkdir()
+    (root / "DEBIAN" / "control").write_text(
+        f"Package: {package}\nVersion: {version}\nArchitecture: amd64\n"
+        "Maintainer: Test <test@example.org>\nDescription: test\n"
+    )
+    out = dest / f"{package}_{version}_amd64.deb"
+    subprocess.run(
+        ["dpkg-deb", "-Zgzip", "--root-owner-group", "--build", str(root), str(out)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    shutil.rmtree(root)
+    return out
+
+
+def test_directory_of_packages_every_format(tmp_path: Path, build_lib: BuildLib) -> None:
+    if shutil.which("dpkg-deb") is None:
+        pytest.skip("dpkg-deb is not installed")
+    sides = {}
+    for side, (c, m) in {"old": (OLD_C, OLD_MAP), "new": (NEW_C, NEW_MAP)}.items():
+        lib = build_lib(c, m, soname="libvirt.so.0")
+        full = _tree(tmp_path / f"{side}-tree", lib)
+        d = tmp_path / side
+        d.mkdir()
+        # the library in one package, the schemas and config in another
+        libs_only = tmp_path / f"{side}-libs"
+        (libs_only / LIBDIR).mkdir(parents=True)
+        for p in (full / LIBDIR).iterdir():
+            shutil.copy(p, libs_only / LIBDIR / p.name, follow_symlinks=False)
+        shutil.rmtree(full / LIBDIR)
+        _deb(d, libs_only, "libvirt0", "1.0-1" if side == "old" else "2.0-1")
+        _deb(d, full, "libvirt-common", "1.0-1" if side == "old" else "2.0-1")
+        sides[side] = d
+    release = read_release(str(sides["new"]))
+    assert release.kind == "packages"
+    assert release.files.origin["usr/share/libvirt/schemas/domain.rng"].startswith(
+        "libvirt-common_"
+    )
+    schema = load_schema("report")
+    import jsonschema
+
+    done = _run(["guarantees", str(sides["old"]), str(sides["new"]), "--format", "json"], tmp_path)
+    assert done.returncode in (0, 4, 12), done.stderr
+    doc = json.loads(done.stdout)
+    jsonschema.validate(doc, schema)
+    assert [g["section"] for g in doc["guarantees"]] == list(SECTIONS)
+    public = doc["guarantees"][0]
+    assert public["status"] == "checked"
+    assert public["evidence"]["new"]["libraries"]["libvirt.so.0"]["file"].startswith("libvirt0_")
+    assert doc["exit_code"] == done.returncode
+    assert doc["extra"]["packages"]["new"] == [
+        "libvirt-common_2.0-1_amd64.deb",
+        "libvirt0_2.0-1_amd64.deb",
+    ]
+    for fmt, marker in (
+        ("text", "support page sections:"),
+        ("markdown", "| <code>publicAPI</code> | checked"),
+        ("sarif", '"guarantees"'),
+        ("junit", 'classname="elfaudit.guarantees.sections"'),
+    ):
+        out = _run(["guarantees", str(sides["old"]), str(sides["new"]), "--format", fmt], tmp_path)
+        assert out.returncode == done.returncode, out.stderr
+        assert marker in out.stdout, fmt
+    # a single package on each side
+    one = _run(
+        [
+            "guarantees",
+            str(next(sides["old"].glob("libvirt0_*"))),
+            str(next(sides["new"].glob("libvirt0_*"))),
+        ],
+        tmp_path,
+    )
+    assert one.returncode == 4, one.stderr
+    assert "xmlschema    not-checked" in one.stdout
+
+
+@pytest.mark.parametrize("case", ["missing", "empty", "unrelated", "two-versions"])
+def test_bad_input_is_one_line_exit_1(case: str, tmp_path: Path, trees: tuple[Path, Path]) -> None:
+    old, _ = trees
+    bad = tmp_path / "bad"
+    if case != "missing":
+        bad.mkdir()
+    if case == "unrelated":
+        (bad / "usr/share/doc").mkdir(parents=True)
+        (bad / "usr/share/doc/README").write_text("hello\n")
+    if case == "two-versions":
+        (bad / "libvirt0_1.0-1_amd64.deb").write_bytes(b"!<arch>\n")
+        (bad / "libvirt0_2.0-1_amd64.deb").write_bytes(b"!<arch>\n")
+    done = _run(["guarantees", str(old), str(bad)], tmp_path)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(bad) in lines[0], done.stderr
+    assert "Traceback" not in done.stderr and not done.stdout
+    with pytest.raises(InputError):
+        read_release(str(bad))
+
+
+# --------------------------------------------------------------------------- real packages
+
+
+def _full_set(suite: str) -> Path:
+    """The cached full package set of ``suite`` (amd64), or skip saying how to get it."""
+    import realdebs
+
+    d = realdebs.cache_dir() / "debs" / suite / "amd64"
+    if not list(d.glob("libvirt-daemon-system_*.deb")) or not list(d.glob("libvirt0_*.deb")):
+        reason = (
+            f"no full package set of {suite} in {d} "
+            f"(python3 scripts/fetch_debian.py --set full --suite {suite})"
+        )
+        realdebs.SKIPPED.append(reason)
+        print(f"REALDEBS SKIP {reason}", file=sys.__stderr__)
+        pytest.skip(reason)
+    return d
+
+
+@pytest.mark.real
+def test_real_bookworm_to_sid() -> None:
+    old, new = _full_set("bookworm"), _full_set("sid")
+    report = run_guarantees(str(old), str(new))
+    sec = _by_section(report)
+    assert list(sec) == list(SECTIONS)
+    for name in ("publicAPI", "hvAPI"):
+        s = sec[name]
+        assert s.status is SectionStatus.CHECKED, s.reason
+        assert not s.reason  # libraries and API XML on both sides
+        active_errors = [f for f in s.findings if f.waived is None and f.severity is Severity.ERROR]
+        assert not active_errors, active_errors  # compatible bookworm -> sid
+    pub = sec["publicAPI"].evidence
+    assert set(pub["old"]["libraries"]) == {"libvirt.so.0", "libvirt-admin.so.0"}  # type: ignore[index]
+    assert set(pub["new"]["api_descriptions"]) == {"libvirt", "libvirt-admin"}  # type: ignore[index]
+    # the schemas moved from libvirt0 (9.0.0) to libvirt-common: found by looking inside
+    rel_old, rel_new = read_release(str(old)), read_release(str(new))
+    rng = "usr/share/libvirt/schemas/domain.rng"
+    assert rel_old.files.origin[rng].startswith("libvirt0_")
+    assert rel_new.files.origin[rng].startswith("libvirt-common_")
+    assert len(rel_new.files.under("usr/share/libvirt/schemas/")) >= 20
+    assert any(p.startswith("etc/libvirt/") for p in rel_new.files.files)
+    assert "usr/bin/virsh" in rel_new.files.files
+    assert sec["hvdrivers"].status is SectionStatus.NO_PROMISE
+    assert "libvirt_driver_qemu.so" in sec["hvdrivers"].evidence["new"]  # type: ignore[operator]
+    for name in ("apierrors", "rpcproto", "virsh"):
+        assert sec[name].status is SectionStatus.NOT_CHECKED
+        assert sec[name].evidence["new"]
+    doc = json.loads(render_report(report, "json"))
+    import jsonschema
+
+    jsonschema.validate(doc, load_schema("report"))
+    assert exit_code(report) & 1 == 0
