@@ -309,6 +309,34 @@ for _rule in (
     SCENARIOS[_rule] = _symbols_file
 
 
+# --------------------------------------------------------------------------- configfiles
+
+
+def _config_files(_build_lib: BuildLib, _tmp: Path) -> set[str]:
+    import test_config_files as tc
+
+    from elfaudit.analysis.config_files import check_config_files
+
+    base = tc.lens_text(tc.ENTRIES)
+    lens = tc.lens_text(tc.ENTRIES.replace('int_entry "max_clients" |', ""))
+    conf = tc.CONF.replace("#listen_tls = 0\n", "listen_tls = 1\n")
+    old = tc.release("old", base, tc.CONF)
+    new = tc.release("new", lens, conf)
+    extra = tc.release("new", lens, tc.CONF, name="other.conf")
+    found = list(check_config_files(old, new).findings)
+    found += check_config_files(old, extra).findings
+    return _ids(weighed(found, "libvirt"))
+
+
+for _rule in (
+    "config-parameter-unreadable",
+    "config-parameter-active",
+    "config-lens-missing",
+    "config-parameter-dropped",
+):
+    SCENARIOS[_rule] = _config_files
+
+
 # --------------------------------------------------------------------------- the tests
 
 

@@ -440,6 +440,39 @@ class Rule(Enum):
         "The minimal version is older than the release that really shipped the symbol.",
         "Too-loose dependencies let programs install against a library lacking the symbol.",
     )
+    # ---- configuration files and their augeas lenses (guarantees: configfiles)
+    CONFIG_PARAMETER_UNREADABLE = RuleSpec(
+        "config-parameter-unreadable",
+        E,
+        "config",
+        "A parameter the old lens read, or a shipped file documents, is not readable by the "
+        "new lens.",
+        "If an option is dropped from the file, the augeas lens retains the ability to read it.",
+    )
+    CONFIG_PARAMETER_ACTIVE = RuleSpec(
+        "config-parameter-active",
+        # The page describes the shipped files (deployments rely on built-in defaults) and
+        # promises no default: nothing stops working, a packager must review the setting.
+        W,
+        "config",
+        "A shipped configuration file sets a parameter instead of leaving it commented out.",
+        "The default configuration files ship with all parameters commented out.",
+    )
+    CONFIG_LENS_MISSING = RuleSpec(
+        "config-lens-missing",
+        W,
+        "config",
+        "A shipped configuration file is covered by no augeas lens of its release.",
+        "Configuration files are accompanied by augeas lenses.",
+    )
+    CONFIG_PARAMETER_DROPPED = RuleSpec(
+        "config-parameter-dropped",
+        INFO,
+        "config",
+        "A parameter the old file documented is gone from the new file; the new lens still "
+        "reads it.",
+        "Options may be dropped from the file; the lens keeps reading them.",
+    )
 
     @property
     def id(self) -> str:
@@ -544,6 +577,16 @@ FOR_PACKAGER: dict[str, str] = {
     "symbols-file-minver-too-low": (
         "Programs using the symbol install against a package without it and fail to load."
     ),
+    "config-parameter-unreadable": (
+        "Augeas fails on a configuration file an administrator set that parameter in: tools "
+        "editing it through the lens break."
+    ),
+    "config-parameter-active": (
+        "Nothing stops working; the deployment runs with the shipped value, not the built-in "
+        "default: review it."
+    ),
+    "config-lens-missing": "Nothing breaks at run time; tools cannot edit the file with augeas.",
+    "config-parameter-dropped": "Nothing breaks: the lens still reads files that set it.",
 }
 
 

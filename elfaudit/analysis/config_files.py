@@ -1,0 +1,203 @@
+"""Configuration files and their augeas lenses, release to release (section ``configfiles``).
+
+libvirt's support page: parameters may be dropped from a shipped configuration file, but the
+augeas lens keeps reading them, "so that it is able to read & update historically modified
+files"; the files are accompanied by lenses; the default files ship with every parameter
+commented out. So, from OLD and NEW's ``etc/libvirt/**.conf`` and
+``usr/share/augeas/lenses/*.aug`` (tests under ``tests/`` are not lenses):
+
+- ``config-parameter-unreadable`` (error): a parameter OLD's lens read for a file, or OLD's
+  (or NEW's) file documents, that NEW's lens for the file does not read, or no longer reads
+  in every value form OLD's did (``int_val`` lost: ``x = 5`` no longer parses);
+- ``config-parameter-active`` (warning): NEW's file sets a parameter (not commented out);
+- ``config-lens-missing`` (warning): a file NEW ships that none of NEW's lenses covers;
+- ``config-parameter-dropped`` (info): documented by OLD's file, not NEW's, still readable.
+
+Findings name the file (``etc/libvirt/qemu.conf``) as the library and the parameter as the
+symbol. Raw findings: the command weighs them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from elfaudit.model.config import ConfigFile, Lens, LensParameter
+from elfaudit.model.guarantees import ReleaseFiles, SectionResult, SectionStatus
+from elfaudit.model.report import Finding
+from elfaudit.model.script import Location
+from elfaudit.policy.rules import Rule
+from elfaudit.readers.augeas_lens import parse_lens
+from elfaudit.readers.libvirt_conf import parse_conf
+
+SECTION = "configfiles"
+LENS_DIR = "usr/share/augeas/lenses/"
+CONF_DIR = "etc/libvirt/"
+
+
+def lenses_of(release: ReleaseFiles) -> dict[str, Lens]:
+    """path -> :class:`Lens` of every lens the release ships (InputError on a bad one)."""
+    return {
+        path: parse_lens(data, path)
+        for path, data in sorted(release.under(LENS_DIR).items())
+        if path.endswith(".aug") and "/" not in path[len(LENS_DIR) :]
+    }
+
+
+def confs_of(release: ReleaseFiles) -> dict[str, ConfigFile]:
+    """path -> :class:`ConfigFile` of every ``etc/libvirt/**.conf`` the release ships."""
+    return {
+        path: parse_conf(data, path)
+        for path, data in sorted(release.under(CONF_DIR).items())
+        if path.endswith(".conf")
+    }
+
+
+def _covering(lenses: Mapping[str, Lens], path: str) -> list[Lens]:
+    return [lens for lens in lenses.values() if lens.covers(path)]
+
+
+def _reads(lenses: list[Lens], name: str) -> LensParameter | None:
+    for lens in lenses:
+        if name in lens.parameters:
+            return lens.parameters[name]
+    return None
+
+
+def _evidence(
+    release: ReleaseFiles, lenses: Mapping[str, Lens], confs: Mapping[str, ConfigFile]
+) -> dict[str, object]:
+    return {
+        "release": release.label,
+        "lenses": {
+            p: {
+                "module": lens.module,
+                "files": list(lens.includes),
+                "parameters": len(lens.parameters),
+                "package": release.origin.get(p, ""),
+            }
+            for p, lens in lenses.items()
+        },
+        "files": {
+            p: {
+                "documented": sum(1 for x in c.parameters.values() if not x.active),
+                "active": len(c.active),
+                "lenses": [lens.module for lens in _covering(lenses, p)],
+                "package": release.origin.get(p, ""),
+            }
+            for p, c in confs.items()
+        },
+    }
+
+
+def check_config_files(old: ReleaseFiles, new: ReleaseFiles) -> SectionResult:
+    """The ``configfiles`` section's verdict for OLD -> NEW."""
+    old_lenses, new_lenses = lenses_of(old), lenses_of(new)
+    old_confs, new_confs = confs_of(old), confs_of(new)
+    evidence = {
+        "old": _evidence(old, old_lenses, old_confs),
+        "new": _evidence(new, new_lenses, new_confs),
+    }
+    missing = [r.label for r, ls, cs in ((old, old_lenses, old_confs), (new, new_lenses, new_confs))
+               if not ls and not cs]  # fmt: skip
+    if missing:
+        return SectionResult(
+            SECTION,
+            SectionStatus.NOT_CHECKED,
+            reason="no configuration files or augeas lenses in " + " and ".join(missing),
+            evidence=evidence,
+        )
+    findings: list[Finding] = []
+    # What OLD promised per file: the parameters OLD's lens read, and those OLD's file
+    # documented (name -> (parameter of OLD's lens or None, who says so)).
+    files = sorted(
+        set(old_confs) | set(new_confs) | {g for ls in old_lenses.values() for g in ls.includes}
+    )
+    for path in files:
+        if "*" in path or "?" in path or "[" in path:
+            continue  # a glob of a lens: its files are judged by their own names
+        old_cover, new_cover = _covering(old_lenses, path), _covering(new_lenses, path)
+        promised: dict[str, tuple[LensParameter | None, str]] = {}
+        for lens in old_cover:
+            for name, param in lens.parameters.items():
+                promised.setdefault(name, (param, f"{old.label}'s lens {lens.module}"))
+        old_conf, new_conf = old_confs.get(path), new_confs.get(path)
+        if old_conf is not None and old_cover:
+            for name in old_conf.parameters:
+                promised.setdefault(name, (None, f"{old.label}'s {path}"))
+        if new_conf is not None and new_cover:
+            for name in new_conf.parameters:
+                promised.setdefault(name, (None, f"{new.label}'s {path}"))
+        lens_names = ", ".join(sorted(lens.module for lens in new_cover)) or "none"
+        for name, (was, who) in sorted(promised.items()):
+            now = _reads(new_cover, name)
+            if now is None:
+                findings.append(
+                    Rule.CONFIG_PARAMETER_UNREADABLE.finding(
+                        path,
+                        None,
+                        f"{name}: read by {who} but not by {new.label}'s lens "
+                        f"for {path} ({lens_names})",
+                        name,
+                    )
+                )
+                continue
+            lost = [f for f in (was.forms if was else ()) if f not in now.forms]
+            if was is not None and lost:
+                findings.append(
+                    Rule.CONFIG_PARAMETER_UNREADABLE.finding(
+                        path,
+                        None,
+                        f"{name}: {who} reads it as {was.kind} ({', '.join(was.forms)}), "
+                        f"{new.label}'s as {now.kind} ({', '.join(now.forms)}): a value "
+                        f"written as {', '.join(lost)} no longer parses",
+                        name,
+                    )
+                )
+            elif (
+                old_conf is not None
+                and name in old_conf.parameters
+                and (new_conf is None or name not in new_conf.parameters)
+            ):
+                gone = "gone" if new_conf is None else f"no longer in {new.label}'s file"
+                findings.append(
+                    Rule.CONFIG_PARAMETER_DROPPED.finding(
+                        path,
+                        None,
+                        f"{name}: documented by {old.label}'s {path}, {gone}; "
+                        f"{new.label}'s lens {now_lens(new_cover, name)} still reads it",
+                        name,
+                    )
+                )
+        if new_conf is None:
+            continue
+        if not new_cover:
+            findings.append(
+                Rule.CONFIG_LENS_MISSING.finding(
+                    path,
+                    None,
+                    f"{path} ({new.origin.get(path, new.label)}) is covered by no augeas lens "
+                    f"of {new.label} ({len(new_conf.parameters)} documented parameters)",
+                )
+            )
+        findings.extend(
+            Rule.CONFIG_PARAMETER_ACTIVE.finding(
+                path,
+                None,
+                f"{name_value(setting.name, setting.value)} is set in {new.label}'s "
+                f"{path}:{setting.line}, not commented out",
+                setting.name,
+                location=Location(path, setting.line),
+            )
+            for setting in new_conf.active
+        )
+    return SectionResult(
+        SECTION, SectionStatus.CHECKED, evidence=evidence, findings=tuple(findings)
+    )
+
+
+def now_lens(lenses: list[Lens], name: str) -> str:
+    return next((lens.module for lens in lenses if name in lens.parameters), "?")
+
+
+def name_value(name: str, value: str) -> str:
+    return f"{name} = {value if len(value) <= 60 else value[:57] + '...'}"
