@@ -81,7 +81,17 @@ FETCH_SCRIPT = REPO / "scripts" / "fetch_debian.py"
 if str(REPO) not in sys.path:  # run from a clone without installing elfaudit
     sys.path.insert(0, str(REPO))
 
-GROUPS = ("read", "dump", "compare", "debs", "graph", "synthetic", "scan", "startup")
+GROUPS = (
+    "read",
+    "dump",
+    "compare",
+    "debs",
+    "graph",
+    "synthetic",
+    "scan",
+    "guarantees",
+    "startup",
+)
 PROC_TIMEOUT = 900.0  # seconds for one measured process
 FETCH_TIMEOUT = 3600.0  # seconds for one run of the fetch script
 SCAN_PACKAGES = 20
@@ -100,6 +110,8 @@ TARGET_GRAPH_S = 1.0
 TARGET_SYNTH_S = 1.0
 TARGET_SYNTH_MEM = 200 * 2**20
 TARGET_SCAN_CPU_WALL = 1.3
+TARGET_GUARANTEES_S = 10.0  # guarantees on two releases' whole package sets (issue 12)
+GUARANTEES_SUITES = ("bookworm", "sid")
 MB = 2**20
 
 
@@ -1264,6 +1276,37 @@ def group_startup(ctx: Context) -> list[Row]:
     return rows
 
 
+def group_guarantees(ctx: Context) -> list[Row]:
+    """``elfaudit guarantees`` on bookworm's and sid's whole package sets (``--set full``)."""
+    dirs = []
+    for suite in GUARANTEES_SUITES:
+        d = ctx.inputs.cache / "debs" / suite / "amd64"
+        if not list(d.glob("libvirt-daemon-system_*.deb")):
+            ctx.inputs.fetch("--set", "full", "--suite", suite, "--arch", "amd64")
+        if not list(d.glob("libvirt-daemon-system_*.deb")):
+            raise Skip(f"no full package set of {suite} in {d}")
+        dirs.append(d)
+    debs = [sorted(d.glob("*.deb")) for d in dirs]
+    size = sum(f.stat().st_size for fs in debs for f in fs)
+    cmd = [*ELFAUDIT, "guarantees", str(dirs[0]), str(dirs[1]), "--format", "json"]
+    st = measure(
+        "elfaudit guarantees", cmd, ctx.runs(5, 2), cwd=ctx.tmp, ok=bitmask_ok, rss="extra"
+    )
+    counts = " + ".join(str(len(fs)) for fs in debs)
+    return [
+        Row(
+            "guarantees",
+            f"guarantees {' -> '.join(GUARANTEES_SUITES)}: whole package sets "
+            f"({counts} .debs, {fmt_mb(size)}), every section",
+            elfaudit=fmt_med_min(st.median, st.min),
+            target=f"< {fmt_time(TARGET_GUARANTEES_S)}",
+            status=verdict(st.median < TARGET_GUARANTEES_S),
+            note=f"peak RSS {fmt_rss(st.peak_rss)}; exit {st.samples[-1].rc}",
+            raw={"elfaudit": st.raw(), "debs": counts, "bytes": size},
+        )
+    ]
+
+
 RUNNERS: dict[str, Callable[[Context], list[Row]]] = {
     "read": group_read,
     "dump": group_dump,
@@ -1272,6 +1315,7 @@ RUNNERS: dict[str, Callable[[Context], list[Row]]] = {
     "graph": group_graph,
     "synthetic": group_synthetic,
     "scan": group_scan,
+    "guarantees": group_guarantees,
     "startup": group_startup,
 }
 
