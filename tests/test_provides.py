@@ -12,7 +12,7 @@ from conftest import BuildLib
 from weighing import weighed
 
 from elfaudit.analysis.provides import compare_provides, marker, provides, requires
-from elfaudit.model.abi import LibraryABI, VersionDef, VersionNeed
+from elfaudit.model.abi import LibraryABI, Symbol, VersionDef, VersionNeed
 from elfaudit.model.report import Severity
 from elfaudit.readers.elf import read_library
 
@@ -133,7 +133,12 @@ def test_compare_provides_weak_nodes_warn() -> None:
             64,
             "little",
             tuple(defs),
-            (),
+            # each node holds a symbol: a node that held none is no capability a package
+            # can require (no program has a version need on it)
+            tuple(
+                Symbol(f"virQemu{i}", n, True, "FUNC", "GLOBAL", "DEFAULT", 0)
+                for i, n in enumerate(nodes)
+            ),
         )
 
     old = qemu(["LIBVIRT_QEMU_0.8.3", "LIBVIRT_QEMU_0.9.4"])
