@@ -227,6 +227,24 @@ def needed_closure(lib: LibView, package: dict[str, LibView]) -> list[LibView]:
     return list(seen.values())
 
 
+#: Libraries in every process's global scope: the dynamic linker, and libc.so.6, which
+#: every program built against a glibc library links too.
+ALWAYS_LOADED = re.compile(r"^(libc\.so\.6|ld-linux[-.\w]*\.so\.\d+|ld64\.so\.\d+)$")
+
+
+def providers_of(lib: LibView, package: dict[str, LibView]) -> list[LibView]:
+    """Where ld.so can find a symbol that left ``lib``: what loading it loads, plus the
+    always-loaded libraries of the same package (glibc 2.34 moved malloc and friends from
+    ld.so, and libpthread's symbols, into libc.so.6)."""
+    out = needed_closure(lib, package)
+    have = {p.soname for p in out}
+    out += [
+        p for name, p in sorted(package.items())
+        if ALWAYS_LOADED.match(name) and name not in have and name != lib.soname
+    ]  # fmt: skip
+    return out
+
+
 def _lookup(lib: LibView, name: str, version: str | None) -> Sym | None:
     if version is not None:
         return lib.symbols.get((name, version))
@@ -238,7 +256,8 @@ def _lookup(lib: LibView, name: str, version: str | None) -> Sym | None:
 def ground_truth(old: LibView, new: LibView, providers: Sequence[LibView] = ()) -> Truth:
     """Does NEW break programs linked against OLD? (binutils' view only.)
 
-    ``providers`` are libraries NEW loads (its DT_NEEDED, from the same package): ld.so
+    ``providers`` are libraries loaded whenever NEW is (:func:`providers_of`: its DT_NEEDED
+    closure in the same package, and the always-loaded libc.so.6 and dynamic linker): ld.so
     looks a symbol up in every loaded object, so one that moved there (glibc 2.34 moved
     libpthread's into libc.so.6) still binds, provided NEW still defines its version.
     """
@@ -618,7 +637,7 @@ def do_job(job: Job, cache: Path, libdirs: dict[str, tuple[Path, Path]]) -> list
             truth = Truth(SONAME_CHANGE, ["no library of that name in the new package"])
             abi: dict[str, Any] = {"exit": None, "verdict": ERROR, "detail": "no new library"}
         else:
-            truth = ground_truth(old, new, needed_closure(new, new_libs))
+            truth = ground_truth(old, new, providers_of(new, new_libs))
             abi = run_abidiff(old.path, new.path)
         sonames = [old.soname, new.soname if new else None]
         verdict, rules = elfaudit_verdict(ea, sonames)
