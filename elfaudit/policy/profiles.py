@@ -212,7 +212,7 @@ def _parse_severities(
                     f"severities[{rule_id!r}]: unknown key {key!r} "
                     f"(expected {', '.join(SEVERITY_KEYS)})",
                 )
-            if value != "exempt" and value not in _SEVERITY_VALUES:
+            if not isinstance(value, str) or (value != "exempt" and value not in _SEVERITY_VALUES):
                 raise _fail(
                     source,
                     f"severities[{rule_id!r}][{key!r}] must be one of {_SEVERITY_VALUES_TEXT}",
