@@ -23,6 +23,7 @@ import realdebs
 import zstandard
 
 from elfaudit.base.errors import PackageError
+from elfaudit.readers.inputs import load_libraries
 from elfaudit.readers.packages import (
     Kind,
     LibraryInput,
@@ -781,3 +782,22 @@ def test_debian_upstream(version: str, upstream: str) -> None:
     from elfaudit.readers.packages import debian_upstream
 
     assert debian_upstream(version) == upstream
+
+
+def test_unversioned_library_names_like_libnss3_are_libraries(
+    tmp_path: Path, build_lib: Callable[..., Path]
+) -> None:
+    """NSS ships ``libnss3.so`` (SONAME ``libnss3.so``) with no version suffix: a library
+    directly in a library directory is one, a plugin in a subdirectory and a development
+    symlink are not (the corpus found 27 NSS pairs elfaudit could not read)."""
+    lib = build_lib("int n(void) { return 3; }\n", None, soname="libn3.so", name="libn3.so")
+    root = tmp_path / "tree"
+    libdir = root / "usr/lib/x86_64-linux-gnu"
+    (libdir / "nss").mkdir(parents=True)
+    shutil.copy(lib, libdir / "libn3.so")
+    shutil.copy(lib, libdir / "nss" / "libplugin3.so")  # a module: not a library
+    (libdir / "libdev.so").symlink_to("libn3.so")  # a -dev style link: not counted twice
+    found = names(find_libraries(root))
+    assert found == {"/usr/lib/x86_64-linux-gnu/libn3.so": None}
+    [abi] = load_libraries(root)
+    assert abi.soname == "libn3.so"

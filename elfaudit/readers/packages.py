@@ -59,6 +59,11 @@ GiB = 1024 * MiB
 _VERSIONED = re.compile(r".+\.so(\.[0-9][0-9A-Za-z_+~-]*)+")
 _SO_LIKE = re.compile(r".+\.so(\.[^/]*)?")
 _DEBUG_DIR = "usr/lib/debug/"
+#: ``libnss3.so`` directly in a library directory: a shared library whose SONAME carries no
+#: version (NSS, some vendor libraries), not a plugin in a subdirectory of its own.
+_UNVERSIONED_LIBRARY = re.compile(
+    r"(?:usr/)?lib(?:32|64|x32)?(?:/[a-z0-9_]+-linux-[a-z0-9_]+)?/lib[^/]+\.so"
+)
 
 
 @dataclass(frozen=True)
@@ -968,7 +973,10 @@ class _Namespace:
         return None
 
     def libraries(self) -> Iterator[tuple[str, Member, str | None]]:
-        """(name, member, soname hint) of every versioned shared library."""
+        """(name, member, soname hint) of every shared library: versioned names
+        (``libfoo.so.1``, or a file such a name links to), and regular files named
+        ``libfoo.so`` directly in a library directory (a development symlink of that name
+        is a link, never a file, so it is not counted twice)."""
         aliases: dict[str, list[str]] = {}
         for name, m in self.entries.items():
             if m.kind in (Kind.SYMLINK, Kind.HARDLINK):
@@ -983,7 +991,7 @@ class _Namespace:
                 {_basename(a) for a in aliases.get(name, ()) if is_versioned_name(a)},
                 key=lambda b: (b.count("."), len(b), b),
             )
-            if hints or is_versioned_name(name):
+            if hints or is_versioned_name(name) or _UNVERSIONED_LIBRARY.fullmatch(name):
                 yield name, m, hints[0] if hints else None
 
 
