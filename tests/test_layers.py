@@ -31,6 +31,7 @@ HOMES = {
     "tabulate": "render.text",
     "matplotlib": "render.plot",
     "click": "cli",
+    "lxml": "readers.relaxng",
 }
 
 

@@ -337,6 +337,31 @@ for _rule in (
     SCENARIOS[_rule] = _config_files
 
 
+# --------------------------------------------------------------------------- xmlschema
+
+
+def _schemas(_build_lib: BuildLib, _tmp: Path) -> set[str]:
+    import test_relaxng as tr
+
+    from elfaudit.analysis.schemas import check_schemas
+
+    old, new = tr.scenario()
+    return _ids(weighed(list(check_schemas(old, new).findings), "libvirt"))
+
+
+for _rule in (
+    "schema-file-removed",
+    "schema-element-removed",
+    "schema-attribute-removed",
+    "schema-value-removed",
+    "schema-file-added",
+    "schema-element-added",
+    "schema-attribute-added",
+    "schema-value-added",
+):
+    SCENARIOS[_rule] = _schemas
+
+
 # --------------------------------------------------------------------------- the tests
 
 

@@ -418,6 +418,60 @@ class Rule(Enum):
     API_ADDED = RuleSpec(
         "api-added", INFO, "api", "An API item was added.", "New API may be added."
     )
+    # ---- XML schemas (RELAX NG, usr/share/libvirt/schemas; guarantees: xmlschema)
+    SCHEMA_FILE_REMOVED = RuleSpec(
+        "schema-file-removed",
+        E,
+        "schema",
+        "A schema file (.rng) of the old release is gone from the new one.",
+        "The XML schemas are stable formats, whose compatibility will be maintained forever.",
+    )
+    SCHEMA_ELEMENT_REMOVED = RuleSpec(
+        "schema-element-removed",
+        E,
+        "schema",
+        "An element path the old schema allowed is no longer allowed.",
+        "Elements defined will never be removed or renamed.",
+    )
+    SCHEMA_ATTRIBUTE_REMOVED = RuleSpec(
+        "schema-attribute-removed",
+        E,
+        "schema",
+        "An attribute the old schema allowed on an element is no longer allowed.",
+        "Attributes defined on an XML element will never be removed or renamed.",
+    )
+    SCHEMA_VALUE_REMOVED = RuleSpec(
+        "schema-value-removed",
+        E,
+        "schema",
+        "An enumerated value (or free text) an attribute or element accepted is no longer "
+        "accepted.",
+        "The permitted values of an enumeration will never be removed or renamed.",
+    )
+    SCHEMA_FILE_ADDED = RuleSpec(
+        "schema-file-added", INFO, "schema", "A new schema file.", "New schemas may be added."
+    )
+    SCHEMA_ELEMENT_ADDED = RuleSpec(
+        "schema-element-added",
+        INFO,
+        "schema",
+        "A new element path.",
+        "New child elements may be defined at any time.",
+    )
+    SCHEMA_ATTRIBUTE_ADDED = RuleSpec(
+        "schema-attribute-added",
+        INFO,
+        "schema",
+        "A new attribute on an element.",
+        "New attributes may be defined.",
+    )
+    SCHEMA_VALUE_ADDED = RuleSpec(
+        "schema-value-added",
+        INFO,
+        "schema",
+        "A new enumerated value of an attribute or element.",
+        "Only new values may be defined.",
+    )
     # ---- Debian symbols files (symbols-file --check)
     SYMBOLS_FILE_MISSING_SYMBOL = RuleSpec(
         "symbols-file-missing-symbol",
@@ -569,6 +623,14 @@ FOR_PACKAGER: dict[str, str] = {
     "api-node-mismatch": "Programs get a version need other than the documented release.",
     "api-undocumented": "Programs may use API nobody promised to keep.",
     "api-added": "Nothing breaks: new API.",
+    "schema-file-removed": "Documents and tools validating against that schema have none.",
+    "schema-element-removed": "Existing XML documents using the element are rejected.",
+    "schema-attribute-removed": "Existing XML documents using the attribute are rejected.",
+    "schema-value-removed": "Existing XML documents using the value are rejected.",
+    "schema-file-added": "Nothing breaks: a new schema.",
+    "schema-element-added": "Nothing breaks: old documents stay valid.",
+    "schema-attribute-added": "Nothing breaks: old documents stay valid.",
+    "schema-value-added": "Nothing breaks: old documents stay valid.",
     "symbols-file-missing-symbol": (
         "Programs using the symbol get no dependency of their own (dpkg-gensymbols fails "
         "the build)."
