@@ -36,9 +36,12 @@ def _fail(message: str) -> NoReturn:
 def write_output(text: str, output: str | None) -> None:
     """Write to stdout (``None`` or ``-``), or to a file through
     :func:`elfaudit.base.fileio.atomic_write`: replaced atomically or not at all, the
-    umask respected for a new file, a FIFO or device (``/dev/null``) written into."""
+    umask respected for a new file, a FIFO or device (``/dev/null``) written into. Both
+    get the same bytes: the text, ending with one newline."""
+    if not text.endswith("\n"):
+        text += "\n"
     if output is None or output == "-":
-        click.echo(text, nl=not text.endswith("\n"))
+        click.echo(text, nl=False)
         return
     from elfaudit.base.errors import OutputError
     from elfaudit.base.fileio import atomic_write
