@@ -428,3 +428,33 @@ def test_cli_output_error_is_one_line(tmp_path: Path, lib: Path) -> None:
     result = CliRunner().invoke(cli, ["dump", str(lib), "-o", str(out)])
     assert result.exit_code == 1
     assert result.output == f"elfaudit: error: {out}: cannot write: No such file or directory\n"
+
+
+def test_reading_a_small_input_does_not_reserve_the_whole_limit(tmp_path: Path) -> None:
+    """``read(limit + 1)`` reserves the limit up front (512 MiB for every profile, waiver or
+    graph file read); the reader reserves what the file holds."""
+    import tracemalloc
+
+    small = tmp_path / "small.json"
+    small.write_text('{"a": 1}\n')
+    grown = tmp_path / "fifo"
+    os.mkfifo(grown)
+
+    def feed() -> None:
+        with open(grown, "wb") as fh:
+            fh.write(b"x" * (3 << 20))
+
+    tracemalloc.start()
+    try:
+        assert fileio.read_bytes(small) == b'{"a": 1}\n'
+        small_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        writer = threading.Thread(target=feed)
+        writer.start()
+        assert len(fileio.read_bytes(grown)) == 3 << 20  # a FIFO: read in pieces
+        writer.join()
+        fifo_peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert small_peak < 1 << 20, small_peak
+    assert fifo_peak < 16 << 20, fifo_peak

@@ -34,7 +34,7 @@ import re
 import secrets
 import stat
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
 from elfaudit.base.errors import ElfauditError, InputError, OutputError, one_line
 
@@ -76,6 +76,25 @@ def _too_large(limit: int) -> str:
     return f"too large (more than {limit} bytes)"
 
 
+def _read_at_most(fh: BinaryIO, expected: int, limit: int) -> bytes:
+    """Up to ``limit + 1`` bytes of ``fh``, in pieces: ``read(n)`` reserves ``n`` bytes up
+    front, so one ``read(limit + 1)`` would cost every small input the whole limit
+    (512 MiB). A regular file is read at its size (one piece, plus one byte to notice a
+    file that grew); a FIFO or a device in 1 MiB pieces."""
+    first = fh.read(min(expected, limit) + 1) if expected else b""
+    if expected and len(first) <= expected:
+        return first
+    pieces = [first]
+    have = len(first)
+    while have <= limit:
+        piece = fh.read(min(1 << 20, limit + 1 - have))
+        if not piece:
+            break
+        pieces.append(piece)
+        have += len(piece)
+    return b"".join(pieces)
+
+
 def read_bytes(
     path: str | os.PathLike[str],
     *,
@@ -91,7 +110,7 @@ def read_bytes(
                 raise error(p, "is a directory")
             if stat.S_ISREG(st.st_mode) and st.st_size > limit:
                 raise error(p, _too_large(limit))
-            data = fh.read(limit + 1)  # a FIFO or a growing file has no size to check
+            data = _read_at_most(fh, st.st_size if stat.S_ISREG(st.st_mode) else 0, limit)
     except OSError as exc:
         raise error(p, read_problem(exc)) from None
     if len(data) > limit:
