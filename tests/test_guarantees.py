@@ -354,6 +354,11 @@ def test_real_bookworm_to_sid() -> None:
     assert len(rel_new.files.under("usr/share/libvirt/schemas/")) >= 20
     assert any(p.startswith("etc/libvirt/") for p in rel_new.files.files)
     assert "usr/bin/virsh" in rel_new.files.files
+    import importlib.util
+
+    for name, module in (("xmlschema", "schemas"), ("configfiles", "config_files")):
+        if importlib.util.find_spec(f"elfaudit.analysis.{module}") is not None:
+            assert sec[name].status is SectionStatus.CHECKED, sec[name].reason
     assert sec["hvdrivers"].status is SectionStatus.NO_PROMISE
     assert "libvirt_driver_qemu.so" in sec["hvdrivers"].evidence["new"]  # type: ignore[operator]
     for name in ("apierrors", "rpcproto", "virsh"):
