@@ -275,7 +275,7 @@ def test_real_corpus_elfaudit_misses_no_break(tmp_path: Path) -> None:
         for old, new in corpus.pair_libraries(old_libs, new_libs):
             if new is None:
                 continue
-            truth = corpus.ground_truth(old, new, corpus.needed_closure(new, new_libs))
+            truth = corpus.ground_truth(old, new, corpus.providers_of(new, new_libs))
             if truth.category == corpus.BREAKS and not truth.private_only:
                 breaking.append((old.soname, truth.reasons[:3]))
         if not breaking:
