@@ -214,7 +214,14 @@ def test_bad_api_classes_are_rejected(apis: object) -> None:
 
 
 def test_shipped_profiles_state_api_classes_as_data() -> None:
-    assert dict(LIBVIRT.apis) == {"libvirt-qemu": NodeClass.WEAK, "libvirt-lxc": NodeClass.WEAK}
+    hypervisor_schemas = {
+        f"schema-ns:{ns}": NodeClass.WEAK for ns in ("qemu", "lxc", "bhyve", "xen", "vmware")
+    }
+    assert dict(LIBVIRT.apis) == {
+        "libvirt-qemu": NodeClass.WEAK,
+        "libvirt-lxc": NodeClass.WEAK,
+        **hypervisor_schemas,  # XML schema extensions in hypervisor namespaces (xmlschema)
+    }
     assert GENERIC.apis == () and GENERIC.severities == ()
     # every catalogue rule has a full table
     for rule_id in BY_ID:
