@@ -282,23 +282,32 @@ SUITES = ("bullseye", "bookworm", "trixie", "sid")
 
 @functools.cache
 def real(suite: str) -> ReleaseFiles | None:
+    """The cached full package set of ``suite`` (``fetch_debian.py --set full``), read the
+    way ``elfaudit guarantees`` reads it; None when it is not cached."""
+    import realdebs
+
+    from elfaudit.base.errors import InputError
+    from elfaudit.readers.release_files import read_release
+
+    d = realdebs.cache_dir() / "debs" / suite / "amd64"
+    if not list(d.glob("libvirt-daemon*_*.deb")):
+        return None
     try:
-        import fetch_config_packages as fcp
-        import fetch_debian as fd
-    except ImportError:
+        files = read_release(str(d)).files
+    except InputError:
         return None
-    if shutil.which("dpkg-deb") is None:
+    if not any(p.startswith(LENS) for p in files.files):
         return None
-    files, origin, upstream = fcp.release_files(fd.default_cache(), suite)
-    if not any(p.startswith(LENS) for p in files):
-        return None
-    return ReleaseFiles(label=f"{suite} {upstream}", files=files, origin=origin)
+    return ReleaseFiles(label=suite, files=files.files, origin=files.origin)
 
 
 def need(suite: str) -> ReleaseFiles:
     r = real(suite)
     if r is None:
-        pytest.skip(f"no cached {suite} packages (run scripts/fetch_config_packages.py)")
+        pytest.skip(
+            f"no cached {suite} package set (python3 scripts/fetch_debian.py --set full "
+            f"--suite {suite})"
+        )
     return r
 
 
