@@ -31,7 +31,6 @@ import json
 import math
 import os
 import re
-import secrets
 import stat
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
@@ -352,7 +351,7 @@ def _temp_in(directory: str, base: str) -> tuple[str, int]:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
     prefix = _temp_prefix(base)
     for _ in range(100):
-        tmp = os.path.join(directory, f"{prefix}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
+        tmp = os.path.join(directory, f"{prefix}.{os.getpid()}.{os.urandom(6).hex()}.tmp")
         try:
             return tmp, os.open(tmp, flags, 0o666)
         except FileExistsError:

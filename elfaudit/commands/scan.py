@@ -91,7 +91,7 @@ def audit_path(path: str) -> ScanItem:
 
 
 def _is_elf(path: str) -> bool:
-    from elfaudit.readers.elf import ELF_MAGIC
+    from elfaudit.readers import ELF_MAGIC
 
     try:
         with open(path, "rb") as fh:

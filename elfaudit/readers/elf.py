@@ -51,6 +51,7 @@ from elfaudit.model.abi import (
     VersionNeed,
     new_symbol,
 )
+from elfaudit.readers import ELF_MAGIC
 
 
 class _Deferred(types.ModuleType):
@@ -111,7 +112,6 @@ finally:
 
 __all__ = ["is_elf", "read_library", "read_library_bytes"]
 
-ELF_MAGIC = b"\x7fELF"
 
 # Section types: located by number in a bulk scan, then checked by pyelftools' name.
 _SHT_DYNSYM_NUM = 11

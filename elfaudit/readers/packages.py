@@ -46,7 +46,7 @@ from enum import Enum
 from typing import IO, Any, NoReturn, Protocol
 
 from elfaudit.base.errors import PackageError, one_line
-from elfaudit.readers.elf import ELF_MAGIC
+from elfaudit.readers import ELF_MAGIC
 
 AR_MAGIC = b"!<arch>\n"
 RPM_MAGIC = b"\xed\xab\xee\xdb"
