@@ -21,10 +21,13 @@ becoming optional. Findings in a hypervisor-specific namespace (``qemu:``, ``lxc
 carry ``api="schema-ns:<prefix>"``, which libvirt's profile makes weak (warnings); the
 library is the schema file's name and the symbol the path. Raw findings: the command weighs.
 
-Evidence: for each removal, a small document (:func:`~elfaudit.readers.relaxng.example_document`)
-checked with lxml's RELAX NG validator against both releases' schemas; when it validates
-against OLD and not NEW it is quoted in the finding's message, and every removal's document
-and verdict are in the section's evidence (``documents``).
+Evidence: for each removal, a small document generated from OLD's grammar itself
+(:meth:`~elfaudit.readers.relaxng.SchemaSet.example`: required patterns filled in group
+order, a required choice taking the branch that leads to the removed path, values their
+data types accept; the model's :func:`~elfaudit.readers.relaxng.example_document` when the
+grammar gives none) checked with lxml's RELAX NG validator against both releases' schemas;
+when it validates against OLD and not NEW it is quoted in the finding's message, and every
+removal's document and verdict are in the section's evidence (``documents``).
 """
 
 from __future__ import annotations
@@ -88,10 +91,12 @@ class _Judge:
         generated document does not show it)."""
         if len(self.documents) >= MAX_EVIDENCE:
             return ""
-        try:
-            doc = relaxng.example_document(old_m, path, attr, value)
-        except KeyError:
-            return ""
+        doc = self.old_set.example(old_m.path, path, attr, value)
+        if doc is None:  # the grammar gave none: the model's sketch, checked all the same
+            try:
+                doc = relaxng.example_document(old_m, path, attr, value)
+            except KeyError:
+                return ""
         valid_old = self.old_v.validates(old_m.path, doc)
         valid_new = self.new_v.validates(new_path, doc)
         shown = doc.decode("utf-8", "replace")

@@ -22,9 +22,11 @@ bytes nested at most :data:`MAX_DEPTH` levels, at most :data:`MAX_ELEMENTS` elem
 per schema. Malformed XML, a dangling ``<ref>``, an include loop, a missing include, a ref
 cycle without an element: one :class:`~elfaudit.base.errors.InputError` naming the file.
 
-:func:`example_document` builds, from the grammar itself, a small document that reaches an
-element path (optionally with an attribute set to a value): the evidence a user can check
-with :func:`validates` (lxml's own RELAX NG validator).
+:meth:`SchemaSet.example` builds, from the grammar itself, a small document that reaches an
+element path (optionally with an attribute set to a value): every required pattern filled in
+group order, a required choice taking the branch that leads there, values their data types
+accept (:func:`example_document` sketches one from the model instead). It is the evidence a
+user can check with :meth:`Validator.validates` (lxml's own RELAX NG validator).
 """
 
 from __future__ import annotations
@@ -209,6 +211,7 @@ class SchemaSet:
         self._nested: dict[tuple[etree._Element, int], _Grammar] = {}
         self._locals: dict[tuple[etree._Element, int], _Local] = {}
         self._el_file: dict[etree._Element, str] = {}
+        self._generator: _Generator | None = None
 
     # ---- files
     def root(self, path: str) -> etree._Element:
@@ -592,8 +595,7 @@ class SchemaSet:
             for t, c in _rng_children(root)
         )
 
-    def model(self, path: str) -> SchemaModel:
-        """The document view of the schema file ``path``."""
+    def _top(self, path: str) -> _Grammar:
         root = self.root(path)
         tag = _local(root)
         if tag == "grammar":
@@ -605,6 +607,30 @@ class SchemaSet:
             g.starts.append((root, path))
         else:
             raise InputError(path, f"not a RELAX NG schema (root <{root.tag}>)")
+        return g
+
+    def example(
+        self, path: str, element_path: str, attr: str | None = None, value: str | None = None
+    ) -> bytes | None:
+        """A small document for the schema ``path``, generated from its patterns, that holds
+        ``element_path`` (``domain/devices/disk``; names as in the model), with ``attr`` set
+        to ``value`` on its last element (``value`` None: any accepted value); None when none
+        is found. Best effort: check it with :meth:`Validator.validates`."""
+        g = self._top(path)
+        if self._generator is None:
+            self._generator = _Generator(self)
+        gen = self._generator
+        gen.budget = _GEN_BUDGET
+        want: _Want = (tuple(element_path.split("/")), attr, value)
+        parts = [(s, t, g) for s, t, _alt in self._start_patterns(g)]
+        r = gen._pick(parts, want) if len(parts) > 1 else gen._seq(parts, want)
+        if r is None or not r[1] or len(r[0][1]) != 1 or not isinstance(r[0][1][0], tuple):
+            return None
+        return _to_xml(r[0][1][0], self._prefix_of_uri)
+
+    def model(self, path: str) -> SchemaModel:
+        """The document view of the schema file ``path``."""
+        g = self._top(path)
         top = _Local()
         for s, t, alt in self._start_patterns(g):
             self._walk(s, t, g, top, alt, False, set())
@@ -870,6 +896,304 @@ def example_document(
     if attr is not None:
         parent.set(qname(path, attr), value if value is not None else "x")
     return bytes(etree.tostring(root, pretty_print=True))
+
+
+# ---- evidence from the grammar itself
+
+# A generated node: (namespace, local name, attributes ((ns, name, value), ...), children
+# (nodes or text)). Immutable, so generated content is shared, never copied.
+_Node = tuple[str, str, tuple[tuple[str, str, str], ...], tuple[object, ...]]
+# What a pattern contributes to its element: attributes, then children and text in order.
+_Items = tuple[tuple[tuple[str, str, str], ...], tuple[object, ...]]
+# What a document must reach: the element names still below, the attribute and its value.
+_Want = tuple[tuple[str, ...], str | None, str | None]
+_EMPTY: _Items = ((), ())
+_GEN_BUDGET = 100_000  # patterns generated per document (libvirt's domain: about 2,000)
+_TEXT_TRIES = ("x", "1", "0", "a", "true", "yes", "on", "00:00:00:00:00:00", "1.0")
+
+
+class _Generator:
+    """Builds, from the patterns themselves, the smallest document (best effort) that a
+    schema accepts and that holds a wanted element path (and attribute value): every
+    required pattern filled, group order kept, a required ``<choice>`` taking a branch that
+    leads to the wanted path (else its smallest), ``oneOrMore`` once, ``optional`` and
+    ``zeroOrMore`` only on the way to the wanted path, values from their enumeration or a
+    sample that lxml confirms its data type accepts."""
+
+    def __init__(self, ss: SchemaSet) -> None:
+        self.ss = ss
+        self._done: dict[tuple[int, int, _Want | None], tuple[_Items, bool]] = {}
+        self._building: set[tuple[int, int]] = set()
+        self._samples: dict[DataType, str | None] = {}
+        self.budget = _GEN_BUDGET
+
+    def sample(self, t: DataType) -> str | None:
+        if t.free:
+            return "x"
+        if t not in self._samples:
+            params = dict(t.params)
+            bounds = [params.get("minInclusive"), params.get("maxInclusive")]
+            for k, step in (("minExclusive", 1), ("maxExclusive", -1)):
+                if params.get(k, "").lstrip("-").isdigit():
+                    bounds.append(str(int(params[k]) + step))
+            tries = (sample_value(frozenset({t}), None), *(b for b in bounds if b), *_TEXT_TRIES)
+            self._samples[t] = next((v for v in tries if datatype_accepts(t, v)), None)
+        return self._samples[t]
+
+    def value_of(self, el: etree._Element, tag: str, g: _Grammar) -> str | None:
+        """A value the text pattern ``el`` accepts (None: none found)."""
+        if tag == "value":
+            return el.text or ""
+        if tag == "text":
+            return "x"
+        if tag == "data":
+            params = tuple(
+                (c.get("name", ""), c.text or "") for t, c in _rng_children(el) if t == "param"
+            )
+            return self.sample(
+                DataType(self.ss._inherited(el, "datatypeLibrary"), el.get("type", ""), params)
+            )
+        if tag == "list":
+            parts = [self.value_of(c, t, g) for t, c in _rng_children(el)]
+            return None if None in parts else " ".join(p for p in parts if p)
+        if tag in ("ref", "parentRef"):
+            target = g if tag == "ref" else g.parent
+            assert target is not None
+            for d, _f in target.defines[(el.get("name") or "").strip()]:
+                v = self.value_of(d, "group", target)
+                if v is not None:
+                    return v
+            return None
+        if tag in ("choice",):
+            for t, c in _rng_children(el):
+                v = self.value_of(c, t, g)
+                if v is not None:
+                    return v
+            return None
+        if tag in ("group", "interleave", "oneOrMore", "define"):
+            parts = [self.value_of(c, t, g) for t, c in _rng_children(el)]
+            return None if None in parts else "".join(p for p in parts if p)
+        if tag in ("optional", "zeroOrMore", "empty"):
+            return ""
+        return None  # notAllowed, element
+
+    def _seq_value(self, content: list[tuple[str, etree._Element]], g: _Grammar) -> str | None:
+        parts = [self.value_of(c, t, g) for t, c in content]
+        return None if None in parts else "".join(p for p in parts if p)
+
+    def accepts(self, el: etree._Element, tag: str, g: _Grammar, value: str) -> bool:
+        values: set[str] = set()
+        types: set[DataType] = set()
+        self.ss._values(el, tag, g, values, types, set())
+        if value in values or " ".join(value.split()) in values:
+            return True
+        return any(t.free or (t.name != "list" and datatype_accepts(t, value)) for t in types)
+
+    def items(
+        self, el: etree._Element, tag: str, g: _Grammar, want: _Want | None
+    ) -> tuple[_Items, bool] | None:
+        """What the pattern ``el`` contributes, and whether it reached ``want``; None: it
+        cannot be generated here (notAllowed, or recursion)."""
+        key = (id(el), id(g), want)
+        hit = self._done.get(key)
+        if hit is not None:
+            return hit
+        self.budget -= 1
+        if self.budget < 0:
+            return None
+        out = self._items(el, tag, g, want)
+        if out is not None:
+            self._done[key] = out  # a success holds anywhere; a failure may be recursion
+        return out
+
+    def _seq(
+        self, parts: list[tuple[etree._Element, str, _Grammar]], want: _Want | None
+    ) -> tuple[_Items, bool] | None:
+        attrs: list[tuple[str, str, str]] = []
+        kids: list[object] = []
+        got = False
+        for c, t, cg in parts:
+            r = self.items(c, t, cg, None if got else want)
+            if r is None:
+                return None
+            (a, k), hit = r
+            attrs.extend(a)
+            kids.extend(k)
+            got = got or hit
+        return ((tuple(attrs), tuple(kids)), got)
+
+    def _pick(
+        self, parts: list[tuple[etree._Element, str, _Grammar]], want: _Want | None
+    ) -> tuple[_Items, bool] | None:
+        best: tuple[_Items, bool] | None = None
+        for c, t, cg in parts:
+            r = self.items(c, t, cg, want)
+            if r is None:
+                continue
+            if want is not None and r[1]:
+                return r
+            if best is None or _size(r[0]) < _size(best[0]):
+                best = (r[0], False)
+        return best
+
+    def _items(
+        self, el: etree._Element, tag: str, g: _Grammar, want: _Want | None
+    ) -> tuple[_Items, bool] | None:
+        kids = [(c, t, g) for t, c in _rng_children(el)]
+        if tag == "element":
+            return self.element(el, g, want)
+        if tag == "attribute":
+            content = list(_rng_children(el))
+            if el.get("name") is None:
+                content = content[1:]
+            names = self.ss._names(el, True)
+            if not names or "*" in names[0][1]:
+                return None
+            ns, shown = names[0]
+            local = shown.split(":", 1)[1] if ns else shown
+            wanted = want is not None and not want[0] and want[1] == shown
+            if (
+                wanted
+                and want is not None
+                and want[2] is not None
+                and all(self.accepts(c, t, g, want[2]) for t, c in content)
+            ):
+                return (((ns, local, want[2]),), ()), True
+            value = self._seq_value(content, g) if content else "x"
+            if value is None:
+                return None
+            hit = want is not None and not want[0] and want[1] == shown and want[2] is None
+            return (((ns, local, value),), ()), hit
+        if tag in ("group", "interleave", "define", "start", "mixed", "oneOrMore"):
+            return self._seq(kids, want)
+        if tag == "choice":
+            return self._pick(kids, want)
+        if tag in ("optional", "zeroOrMore"):
+            if want is not None:
+                r = self._seq(kids, want)
+                if r is not None and r[1]:
+                    return r
+            return _EMPTY, False
+        if tag in ("ref", "parentRef"):
+            target = g if tag == "ref" else g.parent
+            assert target is not None
+            entries = target.defines[(el.get("name") or "").strip()]
+            combine = {d.get("combine") for d, _f in entries} - {None}
+            parts = [(d, "define", target) for d, _f in entries]
+            if len(entries) > 1 and combine != {"interleave"}:
+                return self._pick(parts, want)
+            return self._seq(parts, want)
+        if tag in ("grammar", "externalRef"):
+            ng = self.ss._nested_grammar(el, g) if tag == "grammar" else self.ss._external(el)
+            parts = [(s, t, ng) for s, t, _alt in self.ss._start_patterns(ng)]
+            return self._pick(parts, want) if len(parts) > 1 else self._seq(parts, want)
+        if tag in ("text", "value", "data", "list"):
+            v = self.value_of(el, tag, g)
+            if v is None:
+                return None
+            return ((), (v,) if v else ()), False
+        if tag == "empty":
+            return _EMPTY, False
+        return None  # notAllowed
+
+    def element(
+        self, el: etree._Element, g: _Grammar, want: _Want | None
+    ) -> tuple[_Items, bool] | None:
+        names = self.ss._names(el, False)
+        inner: _Want | None = None
+        chosen = names[0] if names else None
+        if want is not None and want[0]:
+            match = [n for n in names if n[1] == want[0][0]]
+            if match:
+                chosen = match[0]
+                inner = (want[0][1:], want[1], want[2])
+        if chosen is None or "*" in chosen[1]:
+            return None
+        here = (id(el), id(g))
+        if here in self._building and inner is None:
+            return None  # recursion: take another branch
+        self._building.add(here)
+        try:
+            content = list(_rng_children(el))
+            if el.get("name") is None:
+                content = content[1:]
+            r = self._seq(
+                [(c, t, g) for t, c in content], inner if inner and (inner[0] or inner[1]) else None
+            )
+        finally:
+            self._building.discard(here)
+        if r is None:
+            return None
+        (attrs, kids), hit = r
+        reached = inner is not None and (hit or not (inner[0] or inner[1]))
+        if inner is not None and not reached:
+            return None
+        ns, shown = chosen
+        node: _Node = (ns, shown.split(":", 1)[1] if ns else shown, attrs, _merge_text(kids))
+        return ((), (node,)), reached
+
+
+def _merge_text(kids: tuple[object, ...]) -> tuple[object, ...]:
+    out: list[object] = []
+    for k in kids:
+        if isinstance(k, str) and out and isinstance(out[-1], str):
+            out[-1] = out[-1] + k
+        else:
+            out.append(k)
+    return tuple(out)
+
+
+def _size(items: _Items) -> int:
+    total = len(items[0])
+    stack = list(items[1])
+    while stack:
+        k = stack.pop()
+        total += 1
+        if isinstance(k, tuple):
+            total += len(k[2])
+            stack.extend(k[3])
+    return total
+
+
+def _to_xml(node: _Node, prefixes: Mapping[str, str]) -> bytes:
+    used: dict[str | None, str] = {}
+
+    def build(n: _Node, parent: etree._Element | None) -> etree._Element:
+        ns, local, attrs, kids = n
+        tag = f"{{{ns}}}{local}" if ns else local
+        if ns:
+            used.setdefault(prefixes.get(ns) or derive_prefix(ns), ns)
+        el = (
+            etree.Element(tag, nsmap=dict(used))
+            if parent is None
+            else etree.SubElement(parent, tag)
+        )
+        for ans, aname, value in attrs:
+            el.set(f"{{{ans}}}{aname}" if ans else aname, value)
+        last: etree._Element | None = None
+        for k in kids:
+            if isinstance(k, str):
+                if last is None:
+                    el.text = (el.text or "") + k
+                else:
+                    last.tail = (last.tail or "") + k
+            else:
+                last = build(k, el)  # type: ignore[arg-type]
+        return el
+
+    nsmap: dict[str | None, str] = {}
+    stack = [node]
+    while stack:
+        ns, _l, attrs, kids = stack.pop()
+        for u in (ns, *(a[0] for a in attrs)):
+            if u:
+                nsmap.setdefault(prefixes.get(u) or derive_prefix(u), u)
+        stack.extend(k for k in kids if isinstance(k, tuple))
+    used.update(nsmap)
+    root = build(node, None)
+    if all(isinstance(k, tuple) for k in node[3]):
+        etree.indent(root)
+    return bytes(etree.tostring(root))
 
 
 class Validator:
