@@ -176,6 +176,10 @@ class _Local:
     types: set[DataType] = field(default_factory=set)
 
 
+# (path, namespace, element pattern, its grammar, repeatable, ancestors' patterns)
+_Frame = tuple[str, str, etree._Element, _Grammar, bool, frozenset[tuple[etree._Element, int]]]
+
+
 @dataclass
 class _Acc:
     ns: str = ""
@@ -188,6 +192,70 @@ class _Acc:
     repeatable: bool = False
 
 
+@dataclass(frozen=True)
+class _Subtree:
+    """A grammar start element's paths, relative to it (``""``, ``/child``...), the element
+    patterns met below it (to tell whether a context's ancestors would cut it otherwise)
+    and the files read for it."""
+
+    accs: dict[str, _Acc]
+    heres: frozenset[tuple[etree._Element, int]]
+    files: frozenset[str]
+
+
+def _copy_acc(a: _Acc) -> _Acc:
+    return _Acc(
+        ns=a.ns,
+        variants=a.variants,
+        attrs={
+            n: _Attr(set(b.values), set(b.types), b.optional, b.seen) for n, b in a.attrs.items()
+        },
+        children=set(a.children),
+        required=dict(a.required),
+        values=set(a.values),
+        types=set(a.types),
+        repeatable=a.repeatable,
+    )
+
+
+def _merge_acc(a: _Acc, b: _Acc) -> None:
+    """Add ``b``'s variants to ``a`` (a variant counted twice changes no verdict: required
+    and always-present mean in every variant)."""
+    a.variants += b.variants
+    a.repeatable = a.repeatable or b.repeatable
+    for n, bb in b.attrs.items():
+        x = a.attrs.setdefault(n, _Attr())
+        x.values |= bb.values
+        x.types |= bb.types
+        x.optional = x.optional or bb.optional
+        x.seen += bb.seen
+    a.children |= b.children
+    for n, k in b.required.items():
+        a.required[n] = a.required.get(n, 0) + k
+    a.values |= b.values
+    a.types |= b.types
+
+
+def _info(a: _Acc) -> ElementInfo:
+    attrs = {
+        n: AttributeInfo(
+            values=frozenset(b.values) if b.values else None,
+            types=frozenset(b.types),
+            optional=b.optional or b.seen < a.variants,
+        )
+        for n, b in sorted(a.attrs.items())
+    }
+    return ElementInfo(
+        attributes=attrs,
+        children=frozenset(a.children),
+        required=tuple(n for n, k in a.required.items() if k == a.variants),
+        text=frozenset(a.values) if a.values else None,
+        text_types=frozenset(a.types),
+        namespace=a.ns,
+        repeatable=a.repeatable,
+    )
+
+
 def derive_prefix(uri: str) -> str:
     """A short prefix for a namespace URI: its last path segment that is not a version
     (``http://libvirt.org/schemas/domain/qemu/1.0`` -> ``qemu``)."""
@@ -197,7 +265,12 @@ def derive_prefix(uri: str) -> str:
 
 
 class SchemaSet:
-    """One release's schema files; :meth:`model` models one of them."""
+    """One release's schema files; :meth:`model` models one of them. A grammar's start
+    element (libvirt's ``<domain>``, also in the snapshot and checkpoint schemas) is
+    expanded once per set and its paths shared (``share_subtrees``: False walks each
+    occurrence again, the same model, slower)."""
+
+    share_subtrees = True
 
     def __init__(self, files: Mapping[str, bytes]) -> None:
         self.files = files
@@ -212,6 +285,10 @@ class SchemaSet:
         self._locals: dict[tuple[etree._Element, int], _Local] = {}
         self._el_file: dict[etree._Element, str] = {}
         self._generator: _Generator | None = None
+        self._roots: set[tuple[etree._Element, int]] = set()  # grammars' start elements
+        self._subtrees: dict[tuple[etree._Element, int], _Subtree] = {}
+        self._building_sub: set[tuple[etree._Element, int]] = set()
+        self._infos: dict[int, ElementInfo] = {}  # id of a subtree's _Acc -> its element
 
     # ---- files
     def root(self, path: str) -> etree._Element:
@@ -492,14 +569,12 @@ class SchemaSet:
             for d, _f in entries:
                 self._walk(d, "define", target, local, opt or choice, rep, active)
             active.discard(key)
-        elif tag == "grammar":
-            ng = self._nested_grammar(el, g)
+        elif tag in ("grammar", "externalRef"):
+            ng = self._nested_grammar(el, g) if tag == "grammar" else self._external(el)
+            before = len(local.children)
             for s, t, alt in self._start_patterns(ng):
                 self._walk(s, t, ng, local, opt or alt, rep, active)
-        elif tag == "externalRef":
-            eg = self._external(el)
-            for s, t, alt in self._start_patterns(eg):
-                self._walk(s, t, eg, local, opt or alt, rep, active)
+            self._roots.update((c[2], id(c[3])) for c in local.children[before:])
         elif tag in ("text", "value", "data", "list"):
             self._values(el, tag, g, local.values, local.types, active)
         # empty, notAllowed, name classes: nothing a document holds
@@ -634,6 +709,7 @@ class SchemaSet:
         top = _Local()
         for s, t, alt in self._start_patterns(g):
             self._walk(s, t, g, top, alt, False, set())
+        self._roots.update((c[2], id(c[3])) for c in top.children)
         files: set[str] = set()
         elements = self._expand(path, top, files)
         uris = {p: u for u, p in self._prefix_of_uri.items()}
@@ -654,25 +730,83 @@ class SchemaSet:
 
     def _expand(self, path: str, top: _Local, files: set[str]) -> dict[str, ElementInfo]:
         acc: dict[str, _Acc] = {}
-        seen: set[tuple[str, etree._Element, int]] = set()
-        Frame = tuple[
-            str, str, etree._Element, _Grammar, bool, frozenset[tuple[etree._Element, int]]
-        ]
-        stack: list[Frame] = [
+        frames: list[_Frame] = [
             (n, ns, el, g, rep, frozenset()) for n, ns, el, g, rep, _opt in top.children
         ]
-        stack.reverse()
+        borrowed = self._run(path, acc, frames, files, None, set())
+        out: dict[str, ElementInfo] = {}
+        for p in sorted(acc):
+            a = acc[p]
+            if id(a) in borrowed:  # a shared subtree's element, alone at its path
+                info = self._infos.get(id(a))
+                if info is None:
+                    info = self._infos[id(a)] = _info(a)
+                out[p] = info
+            else:
+                out[p] = _info(a)
+        return out
+
+    def _run(
+        self,
+        path: str,
+        acc: dict[str, _Acc],
+        frames: list[_Frame],
+        files: set[str],
+        root: tuple[etree._Element, int] | None,
+        heres: set[tuple[etree._Element, int]],
+    ) -> set[int]:
+        """Expand ``frames`` (element patterns at their paths) into ``acc``, path by path.
+        A grammar's start element (but ``root``, the subtree being built) comes from
+        :meth:`_subtree`, walked once per schema set, when none of its elements is an
+        ancestor here; its paths are borrowed (copied only when another variant adds to
+        them). ``heres`` gathers the element patterns met. The ids of the borrowed accumulators
+        still in ``acc`` are returned."""
+        seen: set[tuple[str, etree._Element, int]] = set()
+        borrowed: set[int] = set()
+        stack = list(reversed(frames))
+
+        def own(p: str, ns: str) -> _Acc:
+            a = acc.get(p)
+            if a is None:
+                if len(acc) >= MAX_ELEMENTS:
+                    raise InputError(path, f"more than {MAX_ELEMENTS:,} element paths")
+                a = acc[p] = _Acc(ns=ns)
+            elif id(a) in borrowed:
+                borrowed.discard(id(a))
+                a = acc[p] = _copy_acc(a)
+            return a
+
         while stack:
             p, ns, el, g, rep, ancestors = stack.pop()
             key = (p, el, id(g))
             if key in seen:
                 continue
             seen.add(key)
-            a = acc.get(p)
-            if a is None:
-                if len(acc) >= MAX_ELEMENTS:
-                    raise InputError(path, f"more than {MAX_ELEMENTS:,} element paths")
-                a = acc[p] = _Acc(ns=ns)
+            here = (el, id(g))
+            if (
+                self.share_subtrees
+                and here in self._roots
+                and here != root
+                and here not in self._building_sub
+            ):
+                sub = self._subtree(path, el, g, ns)
+                if not (sub.heres & ancestors):
+                    files |= sub.files
+                    heres |= sub.heres
+                    for rel, sa in sub.accs.items():
+                        target = p + rel
+                        if target not in acc:
+                            if len(acc) >= MAX_ELEMENTS:
+                                raise InputError(path, f"more than {MAX_ELEMENTS:,} element paths")
+                            acc[target] = sa
+                            borrowed.add(id(sa))
+                        else:
+                            _merge_acc(own(target, ns), sa)
+                    if rep and not acc[p].repeatable:
+                        own(p, ns).repeatable = True
+                    continue
+            heres.add(here)
+            a = own(p, ns)
             local = self._local_of(el, g)
             files |= g.files
             a.variants += 1
@@ -685,7 +819,6 @@ class SchemaSet:
                 b.seen += 1
             a.values |= local.values
             a.types |= local.types
-            here = (el, id(g))
             inner = ancestors | {here}
             needed = dict.fromkeys(c[0] for c in local.children if not c[5])
             for n in needed:
@@ -695,27 +828,25 @@ class SchemaSet:
                 if (cel, id(cg)) in inner:
                     continue  # recursion: listed, not entered again
                 stack.append((f"{p}/{n}", cns, cel, cg, crep, inner))
-        out: dict[str, ElementInfo] = {}
-        for p in sorted(acc):
-            a = acc[p]
-            attrs = {
-                n: AttributeInfo(
-                    values=frozenset(b.values) if b.values else None,
-                    types=frozenset(b.types),
-                    optional=b.optional or b.seen < a.variants,
-                )
-                for n, b in sorted(a.attrs.items())
-            }
-            out[p] = ElementInfo(
-                attributes=attrs,
-                children=frozenset(a.children),
-                required=tuple(n for n, k in a.required.items() if k == a.variants),
-                text=frozenset(a.values) if a.values else None,
-                text_types=frozenset(a.types),
-                namespace=a.ns,
-                repeatable=a.repeatable,
-            )
-        return out
+        return borrowed
+
+    def _subtree(self, path: str, el: etree._Element, g: _Grammar, ns: str) -> _Subtree:
+        """The paths below (and at, ``""``) a grammar's start element, expanded on their
+        own, once per schema set (libvirt's domain tree is also the snapshot's and the
+        checkpoint's)."""
+        here = (el, id(g))
+        sub = self._subtrees.get(here)
+        if sub is None:
+            acc: dict[str, _Acc] = {}
+            files: set[str] = set()
+            self._building_sub.add(here)
+            heres: set[tuple[etree._Element, int]] = set()
+            try:
+                self._run(path, acc, [("", ns, el, g, False, frozenset())], files, here, heres)
+            finally:
+                self._building_sub.discard(here)
+            sub = self._subtrees[here] = _Subtree(acc, frozenset(heres), frozenset(files))
+        return sub
 
 
 def _components(include: etree._Element) -> tuple[frozenset[str], bool]:
