@@ -239,7 +239,10 @@ def scenario() -> tuple[ReleaseFiles, ReleaseFiles]:
     """OLD -> NEW exercising every schema rule (test_rule_coverage uses it)."""
     new_common = COMMON.replace("<value>cdrom</value>", "<value>lun</value>").replace(
         '<optional><attribute name="unit">', '<optional><attribute name="bus"><text/></attribute>'
-        '</optional><optional><attribute name="unitx">')  # fmt: skip
+        '</optional><optional><attribute name="unitx">').replace(
+        '<element name="backingStore"><optional>',  # newly required: an attribute, a child
+        '<element name="backingStore"><attribute name="type"><text/></attribute>'
+        '<element name="format"><empty/></element><optional>')  # fmt: skip
     new_domain = DOMAIN.replace('<element name="mixed">', '<element name="mixed2">').replace(
         '<element name="arg" ns', '<element name="param" ns'
     )
@@ -282,6 +285,12 @@ def test_every_rule_from_a_scenario_with_evidence() -> None:
         "domainsnapshot/domain/devices/disk@device=cdrom",
         "error",
     ) in got["schema-value-removed"]
+    # newly required: documents without it no longer validate
+    back = "domain/devices/backingStore"
+    assert ("domain.rng", f"{back}@type", "error") in got["schema-attribute-required"]
+    assert ("domain.rng", f"{back}/format", "error") in got["schema-element-required"]
+    required = [f.message for f in result.findings if f.symbol == f"{back}/format"]
+    assert "evidence (valid for OLD, invalid for NEW): <domain" in required[0], required
     # evidence a user can check: valid for OLD, invalid for NEW, quoted in the message
     msgs = [f.message for f in result.findings if f.symbol == "domain/devices/disk@device=cdrom"]
     assert "evidence (valid for OLD, invalid for NEW)" in msgs[0] and 'device="cdrom"' in msgs[0]
@@ -514,6 +523,12 @@ REAL_REMOVALS = {
             "domainsnapshot/domain/devices/smartcard/alias",
         ),
         ("schema-value-removed", "nodedev.rng", "device/capability/capability@type=vports_ops"),
+        # <distances> needs a <sibling> since 9.0.0 (zeroOrMore -> oneOrMore)
+        (
+            "schema-element-required",
+            "capability.rng",
+            "capabilities/host/topology/cells/cell/distances/sibling",
+        ),
     },
 }
 
@@ -531,9 +546,9 @@ def _lxml_schema(release: ReleaseFiles, name: str, where: Path) -> etree.RelaxNG
 @pytest.mark.real
 @pytest.mark.parametrize("pair", list(REAL_REMOVALS))
 def test_real_removal_evidence(pair: tuple[str, str], tmp_path: Path) -> None:
-    """Each real removal comes with a document that lxml accepts with OLD's schema and
-    rejects with NEW's, quoted in the finding; without the removed element it is valid
-    for NEW too (the removal is what NEW rejects)."""
+    """Each real removal (or newly required child) comes with a document that lxml
+    accepts with OLD's schema and rejects with NEW's, quoted in the finding; without the
+    removed element it is valid for NEW too (the removal is what NEW rejects)."""
     old, new = real(pair[0]), real(pair[1])
     result = check_schemas(old, new)
     listed = result.evidence["documents"]
@@ -543,7 +558,10 @@ def test_real_removal_evidence(pair: tuple[str, str], tmp_path: Path) -> None:
         (finding,) = [
             f for f in result.findings if (f.rule, f.library, f.symbol) == (rule, file, symbol)
         ]
-        doc = docs[symbol]
+        if rule.endswith("-required"):  # the element without the newly required child
+            doc = docs[" without ".join(symbol.rsplit("/", 1))]
+        else:
+            doc = docs[symbol]
         text = str(doc["document"])
         assert " ".join(text.split()) in finding.message, finding.message
         old_rng = _lxml_schema(old, file, tmp_path / "old")
@@ -558,6 +576,9 @@ def test_real_removal_evidence(pair: tuple[str, str], tmp_path: Path) -> None:
                 assert parent is not None
                 parent.remove(el)
             assert new_rng.validate(tree), (symbol, new_rng.error_log)
+        if rule == "schema-element-required":
+            parent, child = symbol.rsplit("/", 1)
+            assert not tree.findall(f".//{child}"), text
 
 
 @pytest.mark.real
@@ -569,13 +590,18 @@ def test_real_pairs(old: str, new: str) -> None:
     result = check_schemas(real(old), real(new))
     assert result.status is SectionStatus.CHECKED
     weighed_ = weigh(result.findings, builtin("libvirt"))
-    removals = {(f.rule, f.library, f.symbol) for f in weighed_ if f.rule.endswith("-removed")}
+    removals = {
+        (f.rule, f.library, f.symbol)
+        for f in weighed_
+        if f.rule.endswith(("-removed", "-required"))
+    }
     older = list(RELEASES).index(old) < list(RELEASES).index(new)
     if older:
         for want in REAL_REMOVALS.get((old, new), set()):
             assert want in removals, want
         assert all(
-            f.severity is not Severity.ERROR or f.rule.endswith("-removed") for f in weighed_
+            f.severity is not Severity.ERROR or f.rule.endswith(("-removed", "-required"))
+            for f in weighed_
         )
     else:
         # a downgrade loses what the newer release added

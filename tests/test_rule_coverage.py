@@ -354,6 +354,8 @@ for _rule in (
     "schema-element-removed",
     "schema-attribute-removed",
     "schema-value-removed",
+    "schema-attribute-required",
+    "schema-element-required",
     "schema-file-added",
     "schema-element-added",
     "schema-attribute-added",

@@ -13,7 +13,10 @@ values) and compared schema by schema:
 * ``schema-attribute-removed`` / ``-added``: ``path@attr``;
 * ``schema-value-removed`` / ``-added``: ``path@attr=value`` or ``path=value`` (text), a
   value no longer accepted (NEW's data types are asked too: a value a pattern still accepts
-  is no removal), or free text that became an enumeration.
+  is no removal), or free text that became an enumeration;
+* ``schema-attribute-required`` / ``schema-element-required`` (errors): ``path@attr`` /
+  ``path/child`` that OLD let a document leave out (optional, or not there at all) and
+  every form of the element in NEW requires: the documents without it no longer validate.
 
 Not violations (the page's own caveats): an element that newly accepts several instances,
 a childless element gaining children, new elements and attributes anywhere, an attribute
@@ -86,12 +89,20 @@ class _Judge:
         path: str,
         attr: str | None = None,
         value: str | None = None,
+        without: str | None = None,
     ) -> str:
         """A document valid for OLD and not for NEW, as a message suffix (empty when the
-        generated document does not show it)."""
+        generated document does not show it). ``without``: an attribute or child the
+        document's element at ``path`` must not hold (a newly required one)."""
         if len(self.documents) >= MAX_EVIDENCE:
             return ""
         doc = self.old_set.example(old_m.path, path, attr, value)
+        if (
+            doc is not None
+            and without is not None
+            and relaxng.document_holds(doc, path, without, old_m.namespaces)
+        ):
+            return ""
         if doc is None:  # the grammar gave none: the model's sketch, checked all the same
             try:
                 doc = relaxng.example_document(old_m, path, attr, value)
@@ -103,7 +114,10 @@ class _Judge:
         self.documents.append(
             {
                 "schema": old_m.file,
-                "path": path + (f"@{attr}" if attr else "") + (f"={value}" if value else ""),
+                "path": path
+                + (f"@{attr}" if attr else "")
+                + (f"={value}" if value else "")
+                + (f" without {without}" if without else ""),
                 "document": shown,
                 "valid_old": valid_old,
                 "valid_new": valid_new,
@@ -183,8 +197,9 @@ class _Judge:
                 )
                 continue
             self.compare_values(old_m, new_m, path, symbol, a, b, name)
-        for name in new.attributes:
-            if name not in old.attributes:
+        for name, nb in new.attributes.items():
+            oa = old.attributes.get(name)
+            if oa is None:
                 self.add(
                     Rule.SCHEMA_ATTRIBUTE_ADDED,
                     file,
@@ -192,6 +207,29 @@ class _Judge:
                     f"attribute {name} of {path} is new",
                     _api(path, name),
                 )
+            if (oa is None or oa.optional) and not nb.optional and "*" not in name:
+                was = "optional" if oa is not None else "not there"
+                self.add(
+                    Rule.SCHEMA_ATTRIBUTE_REQUIRED,
+                    file,
+                    f"{path}@{name}",
+                    f"attribute {name} of {path} is required (it was {was}): documents "
+                    "without it are rejected"
+                    + self.evidence(old_m, new_m.path, path, without=name),
+                    _api(path, name),
+                )
+        for child in new.required:
+            if child in old.required or "*" in child:
+                continue
+            was = "optional" if child in old.children else "not there"
+            self.add(
+                Rule.SCHEMA_ELEMENT_REQUIRED,
+                file,
+                f"{path}/{child}",
+                f"element {path} requires a child {child} (it was {was}): documents without "
+                "it are rejected" + self.evidence(old_m, new_m.path, path, without=child),
+                _api(f"{path}/{child}"),
+            )
         if old.text is not None or new.text is not None or old.text_types:
             a = AttributeInfo(old.text, old.text_types)
             b = AttributeInfo(new.text, new.text_types)

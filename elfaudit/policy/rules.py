@@ -448,6 +448,20 @@ class Rule(Enum):
         "accepted.",
         "The permitted values of an enumeration will never be removed or renamed.",
     )
+    SCHEMA_ATTRIBUTE_REQUIRED = RuleSpec(
+        "schema-attribute-required",
+        E,
+        "schema",
+        "An attribute the old schema let a document leave out (or did not have) is required.",
+        "Attributes defined on an XML element will never be removed or renamed.",
+    )
+    SCHEMA_ELEMENT_REQUIRED = RuleSpec(
+        "schema-element-required",
+        E,
+        "schema",
+        "A child element the old schema let a document leave out (or did not have) is required.",
+        "Elements defined will never be removed or renamed.",
+    )
     SCHEMA_FILE_ADDED = RuleSpec(
         "schema-file-added", INFO, "schema", "A new schema file.", "New schemas may be added."
     )
@@ -627,6 +641,8 @@ FOR_PACKAGER: dict[str, str] = {
     "schema-element-removed": "Existing XML documents using the element are rejected.",
     "schema-attribute-removed": "Existing XML documents using the attribute are rejected.",
     "schema-value-removed": "Existing XML documents using the value are rejected.",
+    "schema-attribute-required": "Existing XML documents without the attribute are rejected.",
+    "schema-element-required": "Existing XML documents without the element are rejected.",
     "schema-file-added": "Nothing breaks: a new schema.",
     "schema-element-added": "Nothing breaks: old documents stay valid.",
     "schema-attribute-added": "Nothing breaks: old documents stay valid.",

@@ -1327,6 +1327,27 @@ def _to_xml(node: _Node, prefixes: Mapping[str, str]) -> bytes:
     return bytes(etree.tostring(root))
 
 
+def document_holds(doc: bytes, path: str, name: str, namespaces: Mapping[str, str]) -> bool:
+    """Whether an element at ``path`` of ``doc`` has the attribute or child ``name``
+    (model names, ``prefix:local``; ``namespaces``: prefix -> URI)."""
+
+    def qname(n: str) -> str:
+        if ":" in n:
+            prefix, local = n.split(":", 1)
+            return f"{{{namespaces.get(prefix, '')}}}{local}"
+        return n
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    parts = path.split("/")
+    found = [etree.fromstring(doc, parser)]
+    if found[0].tag != qname(parts[0]):
+        return False
+    for part in parts[1:]:
+        found = [c for el in found for c in el if c.tag == qname(part)]
+    want = qname(name)
+    return any(want in el.attrib or any(c.tag == want for c in el) for el in found)
+
+
 class Validator:
     """lxml's RELAX NG validator over a schema set (written to a private temporary
     directory, since libxml2 resolves includes by file name), compiled once per schema."""
