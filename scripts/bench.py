@@ -111,6 +111,7 @@ TARGET_SYNTH_S = 1.0
 TARGET_SYNTH_MEM = 200 * 2**20
 TARGET_SCAN_CPU_WALL = 1.3
 TARGET_GUARANTEES_S = 10.0  # guarantees on two releases' whole package sets (issue 12)
+TARGET_SCHEMA_MODEL_S = 1.0  # the RELAX NG model of one release's schemas, in-process
 GUARANTEES_SUITES = ("bookworm", "sid")
 MB = 2**20
 
@@ -1276,6 +1277,44 @@ def group_startup(ctx: Context) -> list[Row]:
     return rows
 
 
+_SCHEMA_PROBE = """
+import json, sys, time
+from elfaudit.readers.release_files import read_release
+from elfaudit.readers.relaxng import read_schemas
+files = read_release(sys.argv[1]).files.under("usr/share/libvirt/schemas/")
+times = []
+for _ in range(int(sys.argv[2])):
+    t0 = time.perf_counter()
+    models = read_schemas(files)
+    times.append(time.perf_counter() - t0)
+paths = sum(len(m.elements) for m in models.values())
+print(json.dumps({"times": times, "schemas": len(models), "paths": paths}))
+"""
+
+
+def _schema_model_row(ctx: Context, suite: str, directory: Path) -> Row:
+    """``read_schemas`` of one release's ``*.rng`` files, in a fresh interpreter."""
+    probe = subprocess.run(
+        [PYTHON, "-c", _SCHEMA_PROBE, str(directory), str(ctx.runs(5, 2))],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=bench_env(),
+    )
+    result = json.loads(probe.stdout)
+    times = result["times"]
+    med, low = statistics.median(times), min(times)
+    return Row(
+        "guarantees",
+        f"schema model of {suite}'s {result['schemas']} RELAX NG schemas (in-process)",
+        elfaudit=fmt_med_min(med, low),
+        target=f"< {fmt_time(TARGET_SCHEMA_MODEL_S)}",
+        status=verdict(med < TARGET_SCHEMA_MODEL_S),
+        note=f"{result['paths']} element paths",
+        raw={"times_s": times, "median_s": med, "min_s": low},
+    )
+
+
 def group_guarantees(ctx: Context) -> list[Row]:
     """``elfaudit guarantees`` on bookworm's and sid's whole package sets (``--set full``)."""
     dirs = []
@@ -1303,7 +1342,8 @@ def group_guarantees(ctx: Context) -> list[Row]:
             status=verdict(st.median < TARGET_GUARANTEES_S),
             note=f"peak RSS {fmt_rss(st.peak_rss)}; exit {st.samples[-1].rc}",
             raw={"elfaudit": st.raw(), "debs": counts, "bytes": size},
-        )
+        ),
+        *(_schema_model_row(ctx, s, d) for s, d in zip(GUARANTEES_SUITES, dirs, strict=True)),
     ]
 
 
