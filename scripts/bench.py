@@ -689,20 +689,22 @@ print(json.dumps({"times": times, "symbols": len(abi.symbols), "versions": len(a
 """
 
 
+def in_fresh_interpreter(code: str, *args: str) -> tuple[dict[str, Any], float, float]:
+    """Run a probe printing ``{"times": [...], ...}`` as JSON in a fresh interpreter (the
+    bench's own heap and imports must not be measured); returns it, its median and min."""
+    probe = subprocess.run(
+        [PYTHON, "-c", code, *args], capture_output=True, text=True, check=True, env=bench_env()
+    )
+    result: dict[str, Any] = json.loads(probe.stdout)
+    times = result["times"]
+    return result, statistics.median(times), min(times)
+
+
 def group_read(ctx: Context) -> list[Row]:
     _, new = ctx.inputs.pair()
     lib = ctx.inputs.library(new)
-    # In a fresh interpreter: the bench's own heap and imports must not be measured.
-    probe = subprocess.run(
-        [PYTHON, "-c", _READ_PROBE, str(lib), str(ctx.runs(30, 5))],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=bench_env(),
-    )
-    result = json.loads(probe.stdout)
+    result, med, low = in_fresh_interpreter(_READ_PROBE, str(lib), str(ctx.runs(30, 5)))
     times = result["times"]
-    med, low = statistics.median(times), min(times)
     return [
         Row(
             "read",
@@ -1294,16 +1296,8 @@ print(json.dumps({"times": times, "schemas": len(models), "paths": paths}))
 
 def _schema_model_row(ctx: Context, suite: str, directory: Path) -> Row:
     """``read_schemas`` of one release's ``*.rng`` files, in a fresh interpreter."""
-    probe = subprocess.run(
-        [PYTHON, "-c", _SCHEMA_PROBE, str(directory), str(ctx.runs(5, 2))],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=bench_env(),
-    )
-    result = json.loads(probe.stdout)
+    result, med, low = in_fresh_interpreter(_SCHEMA_PROBE, str(directory), str(ctx.runs(5, 2)))
     times = result["times"]
-    med, low = statistics.median(times), min(times)
     return Row(
         "guarantees",
         f"schema model of {suite}'s {result['schemas']} RELAX NG schemas (in-process)",
