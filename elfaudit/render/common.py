@@ -174,7 +174,7 @@ def evidence_summary(section: SectionResult) -> str:
         value = section.evidence.get(side)
         if isinstance(value, dict):
             nested = {k: v for k, v in value.items() if isinstance(v, dict | list)}
-            if nested and len(nested) == len(value):
+            if nested:  # {"files": {...}, "lenses": {...}}: count each kind
                 text = ", ".join(f"{len(v)} {k.replace('_', ' ')}" for k, v in nested.items())
             else:
                 text = _plural(len(value), "file")
