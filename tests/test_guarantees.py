@@ -369,3 +369,17 @@ def test_real_bookworm_to_sid() -> None:
 
     jsonschema.validate(doc, load_schema("report"))
     assert exit_code(report) & 1 == 0
+
+
+def test_evidence_summary_counts_each_kind_beside_scalars() -> None:
+    """configfiles' evidence holds counts beside its file and lens maps: the summary counts
+    the maps (it said '3 files' for 13 files and 8 lenses)."""
+    from elfaudit.render.common import evidence_summary
+
+    files = {f"etc/libvirt/{n}.conf": {"documented": 1} for n in ("a", "b")}
+    section = SectionResult(
+        "configfiles",
+        SectionStatus.CHECKED,
+        evidence={"old": {"files": files, "lenses": {"L": {}}, "parameters": 7}, "new": {}},
+    )
+    assert evidence_summary(section) == "old: 2 files, 1 lenses; new: 0 files"
