@@ -383,3 +383,119 @@ def test_evidence_summary_counts_each_kind_beside_scalars() -> None:
         evidence={"old": {"files": files, "lenses": {"L": {}}, "parameters": 7}, "new": {}},
     )
     assert evidence_summary(section) == "old: 2 files, 1 lenses; new: 0 files"
+
+
+# --------------------------------------------------------------------------- apierrors, hvdrivers
+
+
+def _api_xml(values: dict[str, tuple[str, int]]) -> bytes:
+    """A libvirt-api.xml holding ``name -> (enum, number)`` and one unrelated enum value."""
+    lines = [
+        f"    <enum name='{name}' file='virterror' value='{num}' type='{enum}'/>"
+        for name, (enum, num) in values.items()
+    ]
+    lines.append("    <enum name='VIR_OTHER' file='libvirt-domain' value='7' type='virOther'/>")
+    body = "\n".join(lines)
+    return (
+        "<?xml version='1.0' encoding='UTF-8'?>\n<api name='libvirt'>\n  <symbols>\n"
+        f"{body}\n  </symbols>\n</api>\n"
+    ).encode()
+
+
+API_PATH = "usr/share/libvirt/api/libvirt-api.xml"
+OLD_ERRORS = {
+    "VIR_ERR_OK": ("virErrorNumber", 0),
+    "VIR_ERR_INTERNAL_ERROR": ("virErrorNumber", 1),
+    "VIR_ERR_NO_MEMORY": ("virErrorNumber", 2),
+    "VIR_ERR_NUMBER_LAST": ("virErrorNumber", 3),
+    "VIR_FROM_NONE": ("virErrorDomain", 0),
+    "VIR_FROM_QEMU": ("virErrorDomain", 1),
+    "VIR_FROM_LAST": ("virErrorDomain", 2),
+}
+
+
+def error_code_pair() -> tuple[ReleaseFiles, ReleaseFiles]:
+    """OLD -> NEW: VIR_ERR_NO_MEMORY removed, VIR_FROM_QEMU renumbered, VIR_ERR_NEW added,
+    both _LAST values grown, the unrelated enum changed (ignored)."""
+    new = {
+        "VIR_ERR_OK": ("virErrorNumber", 0),
+        "VIR_ERR_INTERNAL_ERROR": ("virErrorNumber", 1),
+        "VIR_ERR_NEW": ("virErrorNumber", 3),
+        "VIR_ERR_NUMBER_LAST": ("virErrorNumber", 4),
+        "VIR_FROM_NONE": ("virErrorDomain", 0),
+        "VIR_FROM_QEMU": ("virErrorDomain", 5),
+        "VIR_FROM_LAST": ("virErrorDomain", 6),
+    }
+    old_xml = _api_xml(OLD_ERRORS)
+    new_xml = _api_xml(new).replace(b"value='7'", b"value='8'")
+    return (
+        ReleaseFiles("old", {API_PATH: old_xml}, {API_PATH: "libvirt-dev_1_amd64.deb"}),
+        ReleaseFiles("new", {API_PATH: new_xml}, {API_PATH: "libvirt-dev_2_amd64.deb"}),
+    )
+
+
+def test_error_codes_removed_renumbered_added() -> None:
+    from elfaudit.analysis.api_errors import check_api_errors
+
+    old, new = error_code_pair()
+    res = check_api_errors(old, new)
+    assert res.status is SectionStatus.CHECKED and not res.reason
+    got = {(f.rule, f.symbol) for f in res.findings}
+    assert got == {
+        ("api-error-code-removed", "VIR_ERR_NO_MEMORY"),
+        ("api-error-code-renumbered", "VIR_FROM_QEMU"),
+        ("api-error-code-added", "VIR_ERR_NEW"),
+    }  # the grown VIR_ERR_NUMBER_LAST / VIR_FROM_LAST and virOther are no findings
+    (ren,) = [f for f in res.findings if f.rule == "api-error-code-renumbered"]
+    assert "was 1, is 5" in ren.message
+    assert res.evidence["old"] == {
+        "file": f"/{API_PATH}",
+        "package": "libvirt-dev_1_amd64.deb",
+        "virErrorNumber": 4,
+        "virErrorDomain": 3,
+    }
+    assert res.evidence["new"]["virErrorNumber"] == 4  # type: ignore[index]
+    # the same XML on both sides: checked, nothing found
+    same = check_api_errors(old, old)
+    assert same.status is SectionStatus.CHECKED and not same.findings
+    # one side without the XML: not checked, saying which
+    gone = check_api_errors(old, ReleaseFiles("new"))
+    assert gone.status is SectionStatus.NOT_CHECKED
+    assert gone.reason == f"no /{API_PATH} in NEW"
+    assert not gone.findings
+
+
+def driver_pair() -> tuple[ReleaseFiles, ReleaseFiles]:
+    d = f"{LIBDIR}/libvirt/connection-driver"
+    old = {f"{d}/libvirt_driver_qemu.so": b"", f"{d}/libvirt_driver_vbox.so": b""}
+    new = {f"{d}/libvirt_driver_qemu.so": b"", f"{d}/libvirt_driver_ch.so": b""}
+    return ReleaseFiles("old", old), ReleaseFiles("new", new)
+
+
+def test_drivers_added_and_dropped_are_info() -> None:
+    from elfaudit.analysis.api_errors import check_drivers
+
+    res = check_drivers(*driver_pair())
+    assert res.status is SectionStatus.NO_PROMISE
+    assert {(f.rule, f.library) for f in res.findings} == {
+        ("driver-added", "libvirt_driver_ch.so"),
+        ("driver-dropped", "libvirt_driver_vbox.so"),
+    }
+    assert all(f.severity is Severity.INFO for f in res.findings)
+    assert res.evidence["added"] == ["libvirt_driver_ch.so"]
+    assert res.evidence["dropped"] == ["libvirt_driver_vbox.so"]
+    assert not check_drivers(driver_pair()[0], driver_pair()[0]).findings
+
+
+@pytest.mark.real
+def test_real_bullseye_to_sid_error_codes() -> None:
+    from elfaudit.analysis.api_errors import check_api_errors, check_drivers
+
+    old, new = read_release(str(_full_set("bullseye"))), read_release(str(_full_set("sid")))
+    res = check_api_errors(old.files, new.files)
+    assert res.status is SectionStatus.CHECKED, res.reason
+    # 7.0.0 -> 12.8.0: five new error numbers and VIR_FROM_CH; nothing removed or renumbered
+    assert {f.rule for f in res.findings} == {"api-error-code-added"}
+    assert "VIR_FROM_CH" in {f.symbol for f in res.findings}
+    assert len(res.findings) == 6
+    assert not check_drivers(old.files, new.files).findings

@@ -364,6 +364,31 @@ for _rule in (
     SCENARIOS[_rule] = _schemas
 
 
+# --------------------------------------------------------------------------- apierrors, hvdrivers
+
+
+def _api_errors(_build_lib: BuildLib, _tmp: Path) -> set[str]:
+    import test_guarantees as tg
+
+    from elfaudit.analysis.api_errors import check_api_errors
+
+    return _ids(weighed(list(check_api_errors(*tg.error_code_pair()).findings), "libvirt"))
+
+
+def _drivers(_build_lib: BuildLib, _tmp: Path) -> set[str]:
+    import test_guarantees as tg
+
+    from elfaudit.analysis.api_errors import check_drivers
+
+    return _ids(weighed(list(check_drivers(*tg.driver_pair()).findings), "libvirt"))
+
+
+for _rule in ("api-error-code-removed", "api-error-code-renumbered", "api-error-code-added"):
+    SCENARIOS[_rule] = _api_errors
+for _rule in ("driver-added", "driver-dropped"):
+    SCENARIOS[_rule] = _drivers
+
+
 # --------------------------------------------------------------------------- the tests
 
 

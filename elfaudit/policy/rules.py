@@ -542,6 +542,50 @@ class Rule(Enum):
         "Options may be dropped from the file; the lens keeps reading them.",
     )
 
+    # ---- error codes (virErrorNumber / virErrorDomain in libvirt-api.xml; guarantees: apierrors)
+    API_ERROR_CODE_REMOVED = RuleSpec(
+        "api-error-code-removed",
+        # The page: "Over time the error codes reported are liable to change ... their
+        # behaviour may change across releases." A code no longer defined is one no longer
+        # reported, which the page allows; old binaries keep running. Programs naming it no
+        # longer build, so a packager must look: a warning, not an error.
+        W,
+        "api-errors",
+        "A virErrorNumber or virErrorDomain value of the old API description is gone.",
+        "The error codes reported are liable to change across releases.",
+    )
+    API_ERROR_CODE_RENUMBERED = RuleSpec(
+        "api-error-code-renumbered",
+        # The page lets a call report another code, not a code mean another number: a
+        # program compiled with the old number takes one error for another. An error.
+        E,
+        "api-errors",
+        "A virErrorNumber or virErrorDomain value changed its number (*_LAST excepted).",
+        "Error codes may change which is reported, not what each number means.",
+    )
+    API_ERROR_CODE_ADDED = RuleSpec(
+        "api-error-code-added",
+        INFO,
+        "api-errors",
+        "A new virErrorNumber or virErrorDomain value.",
+        "Error codes may change, usually from a generic error to a more specific one.",
+    )
+    # ---- connection-driver modules (guarantees: hvdrivers, no promise)
+    DRIVER_ADDED = RuleSpec(
+        "driver-added",
+        INFO,
+        "driver",
+        "A connection-driver module (libvirt_driver_*.so) is new.",
+        "Libvirt aims to work with any hypervisor version broadly supported by its vendor.",
+    )
+    DRIVER_DROPPED = RuleSpec(
+        "driver-dropped",
+        INFO,
+        "driver",
+        "A connection-driver module (libvirt_driver_*.so) of the old release is gone.",
+        "When a vendor discontinues support for a hypervisor version it will be dropped.",
+    )
+
     @property
     def id(self) -> str:
         return self.value.id
@@ -665,6 +709,16 @@ FOR_PACKAGER: dict[str, str] = {
     ),
     "config-lens-missing": "Nothing breaks at run time; tools cannot edit the file with augeas.",
     "config-parameter-dropped": "Nothing breaks: the lens still reads files that set it.",
+    "api-error-code-removed": (
+        "Old programs run (the code is just no longer reported); programs naming it no "
+        "longer build."
+    ),
+    "api-error-code-renumbered": "Old programs take one error (or domain) for another.",
+    "api-error-code-added": "Nothing breaks: calls may report a more specific code.",
+    "driver-added": "Nothing breaks: a new hypervisor driver; package it.",
+    "driver-dropped": (
+        "Connections to that hypervisor (its URI) fail; the page promises no driver forever."
+    ),
 }
 
 
