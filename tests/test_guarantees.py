@@ -145,7 +145,9 @@ def test_tree_sections_route_to_their_checkers(
     assert f.weighed and f.severity is Severity.ERROR
     assert f in report.findings
     assert sec["hvdrivers"].status is SectionStatus.NO_PROMISE
-    for name in ("apierrors", "rpcproto", "virsh"):
+    assert sec["apierrors"].status is SectionStatus.NOT_CHECKED
+    assert "libvirt-api.xml in OLD or NEW" in sec["apierrors"].reason
+    for name in ("rpcproto", "virsh"):
         assert sec[name].status is SectionStatus.NOT_CHECKED
         assert "issue 13" in sec[name].reason
     assert exit_code(report) == 12
@@ -361,7 +363,19 @@ def test_real_bookworm_to_sid() -> None:
             assert sec[name].status is SectionStatus.CHECKED, sec[name].reason
     assert sec["hvdrivers"].status is SectionStatus.NO_PROMISE
     assert "libvirt_driver_qemu.so" in sec["hvdrivers"].evidence["new"]  # type: ignore[operator]
-    for name in ("apierrors", "rpcproto", "virsh"):
+    assert not sec["hvdrivers"].findings  # the same ten connection drivers
+    api = sec["apierrors"]
+    assert api.status is SectionStatus.CHECKED, api.reason
+    assert api.evidence["old"]["virErrorDomain"] == api.evidence["new"]["virErrorDomain"] == 74  # type: ignore[index]
+    # 9.0.0 -> 12.8.0: four new error numbers, nothing removed or renumbered
+    assert sorted(f.symbol or "" for f in api.findings) == [
+        "VIR_ERR_AGENT_COMMAND_FAILED",
+        "VIR_ERR_AGENT_COMMAND_TIMEOUT",
+        "VIR_ERR_INVALID_ENCR_KEY_SECRET",
+        "VIR_ERR_NO_NETWORK_METADATA",
+    ]
+    assert {f.rule for f in api.findings} == {"api-error-code-added"}
+    for name in ("rpcproto", "virsh"):
         assert sec[name].status is SectionStatus.NOT_CHECKED
         assert sec[name].evidence["new"]
     doc = json.loads(render_report(report, "json"))
@@ -463,6 +477,27 @@ def test_error_codes_removed_renumbered_added() -> None:
     assert gone.status is SectionStatus.NOT_CHECKED
     assert gone.reason == f"no /{API_PATH} in NEW"
     assert not gone.findings
+
+
+def test_error_code_findings_weighed_in_apierrors(tmp_path: Path) -> None:
+    """Through the command: removal a warning, renumbering an error, addition info, all in
+    the apierrors section."""
+    old, new = error_code_pair()
+    for side, rf in (("old", old), ("new", new)):
+        d = tmp_path / side / "usr/share/libvirt/api"
+        d.mkdir(parents=True)
+        (d / "libvirt-api.xml").write_bytes(rf.files[API_PATH])
+    report = run_guarantees(str(tmp_path / "old"), str(tmp_path / "new"))
+    sec = _by_section(report)["apierrors"]
+    assert sec.status is SectionStatus.CHECKED
+    sev = {f.rule: f.severity for f in sec.findings}
+    assert sev == {
+        "api-error-code-removed": Severity.WARNING,
+        "api-error-code-renumbered": Severity.ERROR,
+        "api-error-code-added": Severity.INFO,
+    }
+    assert all(f.weighed for f in sec.findings)
+    assert exit_code(report) == 12  # the renumbering is an error
 
 
 def driver_pair() -> tuple[ReleaseFiles, ReleaseFiles]:

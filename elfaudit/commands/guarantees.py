@@ -11,9 +11,12 @@ anchors (:data:`elfaudit.model.guarantees.SECTIONS`):
   profile says);
 * ``xmlschema`` and ``configfiles``: :func:`elfaudit.analysis.schemas.check_schemas` and
   :func:`elfaudit.analysis.config_files.check_config_files`, imported when they are there;
-* ``apierrors``, ``rpcproto``, ``virsh``: not checked yet (issue 13), with the files found;
+* ``apierrors``: :func:`elfaudit.analysis.api_errors.check_api_errors`: removed or
+  renumbered ``virErrorNumber`` / ``virErrorDomain`` values of ``libvirt-api.xml``;
 * ``hvdrivers``: the page promises no driver, so ``no-promise``, with the connection-driver
-  modules of each side as evidence.
+  modules of each side as evidence and those added or dropped as info findings
+  (:func:`elfaudit.analysis.api_errors.check_drivers`);
+* ``rpcproto``, ``virsh``: not checked yet (issue 13), with the files found.
 
 A section is ``checked`` only when both sides hold what it reads; otherwise ``not-checked``,
 saying what is missing from which side. Every finding is weighed once, here, by the policy
@@ -50,7 +53,6 @@ PAGE_PROFILE_SONAME = "libvirt.so.0"
 SCHEMAS = "usr/share/libvirt/schemas/"
 CONFIG = "etc/libvirt/"
 LENSES = "usr/share/augeas/lenses/"
-DRIVERS = "/libvirt/connection-driver/"
 
 NOT_YET = "issue 13: not implemented yet"
 
@@ -259,27 +261,6 @@ def _with_default_evidence(result: SectionResult, evidence: Mapping[str, object]
     return result if result.evidence else replace(result, evidence=dict(evidence))
 
 
-def _drivers(rf: ReleaseFiles) -> list[str]:
-    return sorted(p.rsplit("/", 1)[-1] for p in rf.files if DRIVERS in f"/{p}")
-
-
-def _hvdrivers(old: ReleaseFiles, new: ReleaseFiles) -> SectionResult:
-    o, n = _drivers(old), _drivers(new)
-    evidence = {
-        "old": o,
-        "new": n,
-        "added": sorted(set(n) - set(o)),
-        "dropped": sorted(set(o) - set(n)),
-    }
-    return SectionResult(
-        "hvdrivers",
-        SectionStatus.NO_PROMISE,
-        "the page promises no hypervisor driver or version forever (drivers follow what "
-        "vendors support); the connection-driver modules are listed as evidence",
-        evidence,
-    )
-
-
 def _matching(rf: ReleaseFiles, test: Callable[[str], bool]) -> dict[str, str]:
     return _files_evidence(rf, [p for p in rf.files if test(p)])
 
@@ -297,10 +278,6 @@ def _is_rpc(path: str) -> bool:
 
 def _is_virsh(path: str) -> bool:
     return path == "usr/bin/virsh" or path.startswith("usr/share/man/man1/virsh.1")
-
-
-def _is_api_xml(path: str) -> bool:
-    return path.startswith("usr/share/libvirt/api/") and path.endswith("libvirt-api.xml")
 
 
 # --------------------------------------------------------------------------- the command
@@ -350,16 +327,10 @@ def run_guarantees(
         ),
         _config_evidence(of, nf),
     )
-    results["apierrors"] = _not_yet(
-        "apierrors",
-        of,
-        nf,
-        _is_api_xml,
-        f"{NOT_YET} (the page says the error codes reported may change: only removed or "
-        "renumbered virErrorNumber / virErrorDomain values would be findings; publicAPI "
-        "already reports removed or changed enum values)",
-    )
-    results["hvdrivers"] = _hvdrivers(of, nf)
+    from elfaudit.analysis.api_errors import check_api_errors, check_drivers
+
+    results["apierrors"] = check_api_errors(of, nf)
+    results["hvdrivers"] = check_drivers(of, nf)
     results["rpcproto"] = _not_yet(
         "rpcproto",
         of,
