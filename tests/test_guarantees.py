@@ -396,7 +396,13 @@ def test_evidence_summary_counts_each_kind_beside_scalars() -> None:
         SectionStatus.CHECKED,
         evidence={"old": {"files": files, "lenses": {"L": {}}, "parameters": 7}, "new": {}},
     )
-    assert evidence_summary(section) == "old: 2 files, 1 lenses; new: 0 files"
+    assert evidence_summary(section) == "old: 2 files, 1 lenses"  # an empty side says nothing
+    scalars = SectionResult(
+        "apierrors",
+        SectionStatus.CHECKED,
+        evidence={"old": {"virErrorNumber": 112, "virErrorDomain": 74}},
+    )
+    assert evidence_summary(scalars) == "old: virErrorNumber 112, virErrorDomain 74"
 
 
 # --------------------------------------------------------------------------- apierrors, hvdrivers

@@ -172,12 +172,14 @@ def evidence_summary(section: SectionResult) -> str:
     sides = []
     for side in ("old", "new"):
         value = section.evidence.get(side)
+        if not value:
+            continue
         if isinstance(value, dict):
             nested = {k: v for k, v in value.items() if isinstance(v, dict | list)}
             if nested:  # {"files": {...}, "lenses": {...}}: count each kind
                 text = ", ".join(f"{len(v)} {k.replace('_', ' ')}" for k, v in nested.items())
-            else:
-                text = _plural(len(value), "file")
+            else:  # scalars only, e.g. {"file": ..., "virErrorNumber": 116}
+                text = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in value.items())
         elif isinstance(value, list):
             text = _plural(len(value), "item")
         else:
