@@ -21,11 +21,11 @@ from collections.abc import Mapping
 from elfaudit.model.guarantees import ReleaseFiles, SectionResult, SectionStatus
 from elfaudit.model.report import Finding
 from elfaudit.policy.rules import Rule
-from elfaudit.readers.api_xml import ApiEnumValue, parse_api
+from elfaudit.readers.api_xml import API_DIR, ApiEnumValue, parse_api
 
 __all__ = ["API_XML_PATH", "ERROR_ENUMS", "check_api_errors", "check_drivers", "drivers"]
 
-API_XML_PATH = "usr/share/libvirt/api/libvirt-api.xml"
+API_XML_PATH = f"{API_DIR}libvirt-api.xml"
 #: The enumerations the section reads.
 ERROR_ENUMS = ("virErrorNumber", "virErrorDomain")
 #: The library name findings carry (the file they were read from).

@@ -18,26 +18,20 @@ if TYPE_CHECKING:
     from elfaudit.readers.api_xml import ApiDescription
 
 
-API_XML_DIR = "usr/share/libvirt/api/"
-
-
 def _api_descriptions(path: str) -> list[ApiDescription]:
-    from elfaudit.readers.api_xml import load_api
+    from elfaudit.readers.api_xml import API_DIR, is_api_description, load_api
 
     if path.endswith(".xml"):
         return [load_api(path)]
     from elfaudit.readers.packages import Kind, read_members
 
-    def wanted(name: str) -> bool:
-        return name.startswith(API_XML_DIR) and name.endswith("-api.xml")
-
     out = [
         load_api(m.data, f"{path}:/{m.name}")
-        for m in read_members(path, want=wanted, elf_only=False)
+        for m in read_members(path, want=is_api_description, elf_only=False)
         if m.kind is Kind.FILE and m.data is not None
     ]
     if not out:
-        raise InputError(path, f"no API description (/{API_XML_DIR}*-api.xml) in it")
+        raise InputError(path, f"no API description (/{API_DIR}*-api.xml) in it")
     return out
 
 

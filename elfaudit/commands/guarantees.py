@@ -83,14 +83,13 @@ def _libraries(rel: Release) -> list[LibraryABI]:
 
 
 def _apis(rel: Release) -> list[ApiDescription]:
-    from elfaudit.readers.api_xml import load_api
-    from elfaudit.readers.release_files import API_XML
+    from elfaudit.readers.api_xml import is_api_description, load_api
 
     rf = rel.files
     return [
         load_api(data, f"{rf.origin.get(path, rf.label)}:/{path}")
         for path, data in rf.files.items()
-        if path.startswith(API_XML) and path.endswith("-api.xml")
+        if is_api_description(path)
     ]
 
 

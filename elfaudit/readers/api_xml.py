@@ -47,7 +47,17 @@ from xml.parsers import expat
 from elfaudit.base.errors import InputError
 from elfaudit.model.script import Location
 
+#: Where ``libvirt-dev`` installs the API descriptions, inside a package or a root tree.
+API_DIR = "usr/share/libvirt/api/"
+
+
+def is_api_description(path: str) -> bool:
+    """``usr/share/libvirt/api/libvirt-qemu-api.xml``: an API description's path in a package."""
+    return path.startswith(API_DIR) and path.endswith("-api.xml")
+
+
 __all__ = [
+    "API_DIR",
     "LIBRARY_OF_API",
     "MAX_XML_BYTES",
     "ApiArg",

@@ -22,12 +22,13 @@ from dataclasses import dataclass
 
 from elfaudit.base.errors import InputError
 from elfaudit.model.guarantees import ReleaseFiles
+from elfaudit.readers.api_xml import API_DIR
 from elfaudit.readers.packages import DEFAULT_LIMITS, Kind, Limits, read_members
 
 PACKAGE_SUFFIXES = (".deb", ".rpm")
 
 SCHEMAS = "usr/share/libvirt/schemas/"
-API_XML = "usr/share/libvirt/api/"
+API_XML = API_DIR
 LENSES = "usr/share/augeas/lenses/"
 LENS_TESTS = "usr/share/augeas/lenses/tests/"
 CONFIG = "etc/libvirt/"
