@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING
 import click
 
 from elfaudit.cli.app import cli, emit
-from elfaudit.cli.options import format_option, output_option, profile_option, waiver_options
+from elfaudit.cli.options import (
+    format_option,
+    output_option,
+    profile_option,
+    show_private_option,
+    waiver_options,
+)
 
 if TYPE_CHECKING:
     from elfaudit.commands.waiving import WaiverOptions
@@ -18,7 +24,7 @@ def _guarantees_command() -> click.Command:
     @click.command("guarantees")
     @click.argument("old")
     @click.argument("new")
-    @click.option("--show-private", is_flag=True, help="List private-node churn symbol by symbol.")
+    @show_private_option
     @profile_option
     @waiver_options
     @format_option()

@@ -14,6 +14,7 @@ from elfaudit.cli.options import (
     profile_option,
     release_options,
     script_option,
+    show_private_option,
     waiver_options,
 )
 from elfaudit.model.exitcodes import EXIT_ERROR, EXIT_INCOMPATIBLE
@@ -90,7 +91,7 @@ def _compare_command() -> click.Command:
     @click.command("compare")
     @click.argument("old")
     @click.argument("new")
-    @click.option("--show-private", is_flag=True, help="List private-node churn symbol by symbol.")
+    @show_private_option
     @profile_option
     @waiver_options
     @format_option()

@@ -58,6 +58,13 @@ def profile_option(f: F) -> F:
     )(f)
 
 
+def show_private_option(f: F) -> F:
+    """``--show-private`` of ``compare`` and ``guarantees``."""
+    return click.option(
+        "--show-private", is_flag=True, help="List private-node churn symbol by symbol."
+    )(f)
+
+
 def script_option(help_text: str) -> Callable[[F], F]:
     """``--script FILE`` (repeatable, required), the version scripts of ``check`` and
     ``gate``; each command says in its own words what they are."""
