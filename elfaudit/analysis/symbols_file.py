@@ -170,30 +170,6 @@ def exported_names(abi: LibraryABI) -> list[tuple[str, Symbol]]:
 # --------------------------------------------------------------------------- generate
 
 
-def generate_symbols_file(
-    abis: Sequence[LibraryABI],
-    package: str,
-    *,
-    minver: MinverFn,
-    build_depends_package: str | None,
-    is_private: Callable[[str], bool],
-    private_as_pattern: bool = True,
-    fallback_minver: str | None = None,
-) -> str:
-    """The text of :func:`build_symbols_file`'s symbols file."""
-    return format_symbols_file(
-        build_symbols_file(
-            abis,
-            package,
-            minver=minver,
-            build_depends_package=build_depends_package,
-            is_private=is_private,
-            private_as_pattern=private_as_pattern,
-            fallback_minver=fallback_minver,
-        )
-    )
-
-
 def build_symbols_file(
     abis: Sequence[LibraryABI],
     package: str,
