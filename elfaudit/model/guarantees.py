@@ -65,3 +65,15 @@ class SectionResult:
     reason: str = ""
     evidence: Mapping[str, object] = field(default_factory=dict)
     findings: tuple[Finding, ...] = ()
+
+
+#: A section's facts about one release, what the release graph stores so that a new release
+#: can be judged against every ancestor without its files: JSON values (str, int, bool,
+#: None, lists, objects) keyed by item (a procedure, a message, a command, a schema path...),
+#: deterministic and compact. Keys are stable item names; the graph stores a release's facts
+#: as a delta against its first parent, item by item. Each section's checker module has
+#: ``facts(rf: ReleaseFiles) -> SectionFacts | None`` (None: the release ships none of what
+#: the section reads) and ``compare_facts(old, new, old_label, new_label) -> SectionResult``
+#: (raw findings); its ``check_*(old, new)`` on the files is ``compare_facts`` of both facts,
+#: plus what only the files can show (evidence).
+SectionFacts = Mapping[str, object]
