@@ -440,7 +440,7 @@ def _corrupt_cases() -> list[tuple[str, Any, str]]:
     cases.append(("duplicate key", '{"format": 1, "format": 2}', "invalid JSON: key 'format'"))
     cases.append(("a list", "[]", "expected an object"))
     mutate("format tag", lambda d: d.update(format="elfaudit-snapshot"), "format: expected")
-    mutate("version", lambda d: d.update(format_version=2), "unsupported version")
+    mutate("version", lambda d: d.update(format_version=3), "unsupported version")
     mutate("bool version", lambda d: d.update(format_version=True), "unsupported version")
     mutate("unknown key", lambda d: d.update(extra=1), "unknown key 'extra'")
     mutate("missing key", lambda d: d.pop("releases"), "missing key 'releases'")

@@ -70,16 +70,9 @@ def _files_evidence(rf: ReleaseFiles, paths: Sequence[str]) -> dict[str, str]:
 
 
 def _libraries(rel: Release) -> list[LibraryABI]:
-    from elfaudit.readers.elf import read_library_bytes
-    from elfaudit.readers.release_files import library_soname
+    from elfaudit.readers.release_files import libraries
 
-    rf = rel.files
-    out = []
-    for path, data in rf.files.items():
-        if library_soname(path) in SECTION_OF_LIBRARY:
-            origin = f"{rf.origin.get(path, rf.label)}:/{path}"
-            out.append(read_library_bytes(data, origin, digest=False))
-    return sorted(out, key=lambda a: a.name)
+    return libraries(rel, SECTION_OF_LIBRARY)
 
 
 def _apis(rel: Release) -> list[ApiDescription]:

@@ -1,15 +1,18 @@
 """The release graph's file format: each library block a delta against the first parent.
 
 Encoding turns a :class:`~elfaudit.graph.records.LibraryRecord` into the JSON block stored
-for one release (see :mod:`elfaudit.graph.dag` for the whole format); decoding validates a
-parsed document and rebuilds every release's records in topological order. Any problem is a
-:class:`GraphError` ``"<path>: corrupt release graph: <what>"``.
+for one release (see :mod:`elfaudit.graph.dag` for the whole format), and a release's facts
+of one section into its block, likewise a delta against the first parent's facts of that
+section, item by item; decoding validates a parsed document and rebuilds every release's
+records in topological order. Any problem is a :class:`GraphError` ``"<path>: corrupt
+release graph: <what>"``.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +23,7 @@ from elfaudit.graph.records import (
     _TIME_RE,
     FORMAT,
     FORMAT_VERSION,
+    FORMAT_VERSION_SECTIONS,
     SYMBOL_FIELDS,
     LibraryRecord,
     NodeRecord,
@@ -92,6 +96,31 @@ def _encode_library(lib: LibraryRecord, base: LibraryRecord | None) -> dict[str,
 
 
 _SCALARS = (str, int, float, bool, type(None))
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal as JSON (``1 == True`` in Python, not in JSON)."""
+    if a is b:
+        return True
+    if a != b:
+        return False
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def encode_facts(facts: Mapping[str, object], base: Mapping[str, object] | None) -> dict[str, Any]:
+    """One section's block for one release: ``{"items": {...}}`` whole when the first parent
+    has no facts of the section, else ``{"changed": {...}, "removed": [...]}`` (the items
+    new or different, the keys gone; both omitted when empty: ``{}`` is "as the parent")."""
+    if base is None:
+        return {"items": {k: facts[k] for k in sorted(facts)}}
+    block: dict[str, Any] = {}
+    changed = {k: facts[k] for k in sorted(facts) if k not in base or not _same(base[k], facts[k])}
+    removed = sorted(k for k in base if k not in facts)
+    if changed:
+        block["changed"] = changed
+    if removed:
+        block["removed"] = removed
+    return block
 
 
 # --------------------------------------------------------------------------- decoding
@@ -168,12 +197,23 @@ def decode_releases(
     """Every release of a parsed graph document, parents before children (ties broken by
     release number), its symbol records interned in ``intern``."""
     ck = _Checker(path)
-    ck.obj(doc, "", ("format", "format_version", "libraries", "releases", "symbol_fields"))
+    version = doc.get("format_version") if isinstance(doc, dict) else None
+    with_sections = version == FORMAT_VERSION_SECTIONS and not isinstance(version, bool)
+    ck.obj(
+        doc,
+        "",
+        ("format", "format_version", "libraries", "releases", "symbol_fields"),
+        ("sections",) if with_sections else (),
+    )
     if doc["format"] != FORMAT:
         raise ck.fail("format", f"expected {FORMAT!r}, got {json_kind(doc['format'])}")
-    if doc["format_version"] != FORMAT_VERSION or isinstance(doc["format_version"], bool):
+    if doc["format_version"] not in (FORMAT_VERSION, FORMAT_VERSION_SECTIONS) or isinstance(
+        doc["format_version"], bool
+    ):
         raise ck.fail(
-            "format_version", f"unsupported version {json_kind(doc['format_version'])} (expected 1)"
+            "format_version",
+            f"unsupported version {json_kind(doc['format_version'])} "
+            f"(expected {FORMAT_VERSION} or {FORMAT_VERSION_SECTIONS})",
         )
     if doc["symbol_fields"] != list(SYMBOL_FIELDS):
         raise ck.fail("symbol_fields", f"expected {list(SYMBOL_FIELDS)}")
@@ -220,10 +260,25 @@ def decode_releases(
                 raise ck.fail(f"libraries[{lib_name!r}]", f"block for unknown release {rname!r}")
             blocks.setdefault(rname, {})[lib_name] = block
 
+    section_blocks: dict[str, dict[str, Any]] = {}
+    for section, per_release in ck.mapping(doc.get("sections", {}), "sections").items():
+        where = f"sections[{section!r}]"
+        if not section or _NAME_BAD.search(section):
+            raise ck.fail(where, "invalid section name")
+        for rname, block in ck.mapping(per_release, where).items():
+            if rname not in headers:
+                raise ck.fail(where, f"block for unknown release {rname!r}")
+            section_blocks.setdefault(rname, {})[section] = block
+
     done: dict[str, ReleaseRecord] = {}
     for name in order:
         parents, stamp, source, note = headers[name]
         first = done[parents[0]] if parents else None
+        sections: dict[str, dict[str, object]] = {}
+        for section, block in sorted(section_blocks.get(name, {}).items()):
+            base_facts = first.sections.get(section) if first is not None else None
+            where = f"sections[{section!r}][{name!r}]"
+            sections[section] = _decode_facts(ck, block, base_facts, where)
         records = []
         for lib_name, block in sorted(blocks.get(name, {}).items()):
             base = first.library(lib_name) if first is not None else None
@@ -232,7 +287,7 @@ def decode_releases(
             if rec.name != lib_name:
                 raise ck.fail(where, f"library is named {rec.name!r}, not {lib_name!r}")
             records.append(rec)
-        done[name] = ReleaseRecord(name, parents, stamp, source, note, tuple(records))
+        done[name] = ReleaseRecord(name, parents, stamp, source, note, tuple(records), sections)
     return list(done.values())
 
 
@@ -267,6 +322,32 @@ def _cycle(headers: Headers, placed: set[str]) -> str:
             return " -> ".join([*loop, loop[0]])
         seen[parent] = len(path)
         path.append(parent)
+
+
+def _decode_facts(
+    ck: _Checker, block: Any, base: Mapping[str, object] | None, where: str
+) -> dict[str, object]:
+    """A release's facts of one section from its block and the first parent's facts."""
+    ck.obj(block, where, (), ("items", "changed", "removed"))
+    if "items" in block:
+        if len(block) > 1:
+            raise ck.fail(where, "'items' (a whole record) beside a delta")
+        items = ck.mapping(block["items"], f"{where}.items")
+        out: dict[str, object] = {}
+    else:
+        if base is None:
+            raise ck.fail(where, "a delta, but the first parent has no facts of this section")
+        items = ck.mapping(block.get("changed", {}), f"{where}.changed")
+        out = dict(base)
+        for i, key in enumerate(ck.strings(block.get("removed", []), f"{where}.removed")):
+            if key not in out:
+                raise ck.fail(f"{where}.removed[{i}]", f"{key!r} is not in the parent")
+            del out[key]
+    for key, value in items.items():
+        if not key:
+            raise ck.fail(where, "an empty item key")
+        out[key] = value
+    return {k: out[k] for k in sorted(out)}
 
 
 def _decode_nodes(ck: _Checker, x: Any, where: str) -> list[NodeRecord]:

@@ -37,6 +37,16 @@ removal plus one addition). A library with no counterpart in the first parent is
 whole (every key, everything "added", nodes under ``nodes``); so is a node list whose order
 a delta cannot express. Empty lists are omitted; ``{}`` means "as in the parent".
 
+A release recorded from a whole package set (``graph record DIR``: a directory of one
+release's packages or an unpacked root tree) also stores, per section of libvirt's support
+page, its facts (:data:`elfaudit.model.guarantees.SectionFacts`: item -> JSON value, e.g.
+``"procedure remote 1 23": "domain_get_info"``), under a top-level ``"sections"`` key,
+``{"<section>": {"<release>": <facts block>}}``, which makes the file ``format_version`` 2
+(a graph without section facts stays version 1, readable by every elfaudit). A facts block
+is again a delta against the first parent's facts of that section, item by item:
+``{"changed": {item: value}, "removed": [item]}``, or ``{"items": {...}}`` whole when the
+first parent has none. A release without a block for a section did not record it.
+
 Why deltas rather than per-symbol presence lists: releases rarely change the public API,
 so deltas keep the file proportional to the number of *changes*, loading is one pass in
 topological order (copy the parent's set, apply the delta), and recording a release only
@@ -61,7 +71,7 @@ import contextlib
 import dataclasses
 import io
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -74,12 +84,14 @@ from elfaudit.graph.codec import (
     _corrupt,
     _encode_library,
     decode_releases,
+    encode_facts,
 )
 from elfaudit.graph.records import (
     _NAME_BAD,
     _TIME_RE,
     FORMAT,
     FORMAT_VERSION,
+    FORMAT_VERSION_SECTIONS,
     MEMORY,
     SYMBOL_FIELDS,
     Introduction,
@@ -126,8 +138,10 @@ class ReleaseGraph:
         recorded_at: datetime | None = None,
         is_private: IsPrivate = default_is_private,
         replace: bool = False,
+        sections: Mapping[str, Mapping[str, object]] | None = None,
     ) -> ReleaseRecord:
-        """Record release ``name`` with its libraries, after ``parents`` (first = main parent).
+        """Record release ``name`` with its libraries, after ``parents`` (first = main parent),
+        and, from a whole package set, each section's facts (section -> item -> JSON value).
 
         ``recorded_at`` defaults to now (UTC); naive datetimes are taken as UTC.
         ``replace=True`` overwrites a recorded release of that name (its children stay).
@@ -143,6 +157,7 @@ class ReleaseGraph:
             note=note,
             recorded_at=_utc_stamp(recorded_at),
             replace=replace,
+            sections=sections,
         )
 
     def add_records(
@@ -155,6 +170,7 @@ class ReleaseGraph:
         note: str | None = None,
         recorded_at: str | None = None,
         replace: bool = False,
+        sections: Mapping[str, Mapping[str, object]] | None = None,
     ) -> ReleaseRecord:
         """Like :meth:`add_release`, from already-built :class:`LibraryRecord` objects."""
         self._check_name(name)
@@ -191,8 +207,21 @@ class ReleaseGraph:
         stamp = recorded_at if recorded_at is not None else _utc_stamp(None)
         if not _TIME_RE.match(stamp):
             raise GraphError(self.path, f"release {name!r}: recorded_at {stamp!r} is not UTC")
+        facts: dict[str, dict[str, object]] = {}
+        for section, items in sorted((sections or {}).items()):
+            if not isinstance(section, str) or not section or _NAME_BAD.search(section):
+                raise GraphError(self.path, f"release {name!r}: invalid section {section!r}")
+            if any(not isinstance(k, str) or not k for k in items):
+                raise GraphError(self.path, f"release {name!r}: section {section}: bad item key")
+            facts[section] = {k: items[k] for k in sorted(items)}
         release = ReleaseRecord(
-            name, parents, stamp, source, note, tuple(sorted(libs, key=lambda r: r.name))
+            name,
+            parents,
+            stamp,
+            source,
+            note,
+            tuple(sorted(libs, key=lambda r: r.name)),
+            facts,
         )
         if name in self._releases:
             self._g.remove_edges_from(list(self._g.in_edges(name)))
@@ -396,6 +425,7 @@ class ReleaseGraph:
         """The document :meth:`save` writes (deltas against each release's first parent)."""
         releases: dict[str, Any] = {}
         libraries: dict[str, dict[str, Any]] = {}
+        sections: dict[str, dict[str, Any]] = {}
         for name in self.releases():
             rel = self._releases[name]
             releases[name] = {
@@ -408,13 +438,19 @@ class ReleaseGraph:
             for lib in rel.libraries:
                 base = first.library(lib.name) if first is not None else None
                 libraries.setdefault(lib.name, {})[name] = _encode_library(lib, base)
-        return {
+            for section, facts in rel.sections.items():
+                parent_facts = first.sections.get(section) if first is not None else None
+                sections.setdefault(section, {})[name] = encode_facts(facts, parent_facts)
+        doc: dict[str, Any] = {
             "format": FORMAT,
-            "format_version": FORMAT_VERSION,
+            "format_version": FORMAT_VERSION_SECTIONS if sections else FORMAT_VERSION,
             "libraries": libraries,
             "releases": releases,
             "symbol_fields": list(SYMBOL_FIELDS),
         }
+        if sections:
+            doc["sections"] = sections
+        return doc
 
     @classmethod
     def _from_records(cls, path: str, doc: Any) -> ReleaseGraph:

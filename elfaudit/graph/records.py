@@ -2,15 +2,17 @@
 
 A :class:`LibraryRecord` is the public ABI of one library in one release (soname, machine,
 ELF class, byte order, DT_NEEDED, public nodes with parents, public symbols) with its
-private nodes summarised; a :class:`ReleaseRecord` is one release's header and libraries.
-Frozen and hashable, so releases share identical records.
+private nodes summarised; a :class:`ReleaseRecord` is one release's header, libraries and,
+when it was recorded from a whole package set, each section's facts (what the sections of
+libvirt's support page judge: schemas, configuration files, RPC protocol, virsh...).
+Frozen, so releases share identical records.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import NamedTuple
@@ -18,7 +20,8 @@ from typing import NamedTuple
 from elfaudit.model.abi import DATA_TYPES, LibraryABI, Symbol, VersionDef
 
 FORMAT = "elfaudit-release-graph"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1  # a graph without section facts (what every elfaudit reads)
+FORMAT_VERSION_SECTIONS = 2  # a graph holding section facts (the ``sections`` key)
 SYMBOL_FIELDS = ("name", "node", "default", "type", "binding", "visibility", "size")
 MEMORY = "<release graph>"  # how messages name a graph that has no file yet
 
@@ -256,6 +259,9 @@ class ReleaseRecord:
     source: str | None  # what was recorded: a package file, a directory, a snapshot...
     note: str | None
     libraries: tuple[LibraryRecord, ...]  # sorted by name
+    # section -> its facts (item -> JSON value; see elfaudit.model.guarantees.SectionFacts),
+    # only for the sections the release was recorded with
+    sections: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
 
     def library(self, name: str) -> LibraryRecord | None:
         for lib in self.libraries:

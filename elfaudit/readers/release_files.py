@@ -17,13 +17,17 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from elfaudit.base.errors import InputError
 from elfaudit.model.guarantees import ReleaseFiles
 from elfaudit.readers.api_xml import API_DIR
 from elfaudit.readers.packages import DEFAULT_LIMITS, Kind, Limits, read_members
+
+if TYPE_CHECKING:
+    from elfaudit.model.abi import LibraryABI
 
 PACKAGE_SUFFIXES = (".deb", ".rpm")
 
@@ -80,6 +84,21 @@ class Release:
     kind: str  # "packages", "package" or "tree"
 
 
+def libraries(rel: Release, sonames: Collection[str] | None = None) -> list[LibraryABI]:
+    """The libvirt libraries of a release (``libvirt*.so.N``), or only those of
+    ``sonames``, read by the ELF reader; each named ``<package>:/<path>`` in results."""
+    from elfaudit.readers.elf import read_library_bytes
+
+    rf = rel.files
+    out = []
+    for path, data in rf.files.items():
+        soname = library_soname(path)
+        if soname is not None and (sonames is None or soname in sonames):
+            origin = f"{rf.origin.get(path, rf.label)}:/{path}"
+            out.append(read_library_bytes(data, origin, digest=False))
+    return sorted(out, key=lambda a: a.name)
+
+
 def _package_name(filename: str) -> str:
     """``libvirt0_9.0.0-4_amd64.deb`` -> ``libvirt0``; an rpm's name less version-release.arch."""
     if filename.endswith(".deb"):
@@ -122,7 +141,22 @@ def _packages_in(directory: str) -> list[str]:
     ]
 
 
-def read_release(path: str, *, limits: Limits = DEFAULT_LIMITS) -> Release:
+def is_release_set(path: str) -> bool:
+    """A directory holding packages (``.deb``, ``.rpm``) or a root tree (``usr/``, ``etc/``):
+    what :func:`read_release` reads as one release's whole package set."""
+    if not os.path.isdir(path):
+        return False
+    if any(os.path.isdir(os.path.join(path, top)) for top in ("usr", "etc")):
+        return True
+    try:
+        return bool(_packages_in(path))
+    except InputError:
+        return False
+
+
+def read_release(
+    path: str, *, limits: Limits = DEFAULT_LIMITS, allow_empty: bool = False
+) -> Release:
     """The files of the release at ``path``: a directory of packages (every ``.deb`` and
     ``.rpm`` directly in it), a root tree (a directory with ``usr/`` or ``etc/``) or one package.
 
@@ -178,7 +212,7 @@ def read_release(path: str, *, limits: Limits = DEFAULT_LIMITS) -> Release:
             if name not in files:
                 files[name] = data
                 origin[name] = label
-    if not files:
+    if not files and not allow_empty:
         raise InputError(
             path,
             "none of the files elfaudit guarantees reads (libvirt libraries, API XML, schemas, "
