@@ -20,9 +20,11 @@ symbol. Raw findings: the command weighs them.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
-from elfaudit.model.config import ConfigFile, Lens, LensParameter
-from elfaudit.model.guarantees import ReleaseFiles, SectionResult, SectionStatus
+from elfaudit.base.errors import InputError
+from elfaudit.model.config import ConfigFile, ConfigParameter, Lens, LensParameter
+from elfaudit.model.guarantees import ReleaseFiles, SectionFacts, SectionResult, SectionStatus
 from elfaudit.model.report import Finding
 from elfaudit.model.script import Location
 from elfaudit.policy.rules import Rule
@@ -63,17 +65,41 @@ def _reads(lenses: list[Lens], name: str) -> LensParameter | None:
     return None
 
 
-def _evidence(
-    release: ReleaseFiles, lenses: Mapping[str, Lens], confs: Mapping[str, ConfigFile]
-) -> dict[str, object]:
+@dataclass(frozen=True, slots=True)
+class _Side:
+    """What the section judges of one release: its lenses and files by path, and the package
+    each came from (None: not known, the release's label stands in)."""
+
+    label: str
+    lenses: Mapping[str, Lens]
+    confs: Mapping[str, ConfigFile]
+    packages: Mapping[str, str | None]
+
+    @property
+    def empty(self) -> bool:
+        return not self.lenses and not self.confs
+
+    def package(self, path: str, default: str) -> str:
+        p = self.packages.get(path)
+        return default if p is None else p
+
+
+def _side(release: ReleaseFiles) -> _Side:
+    lenses, confs = lenses_of(release), confs_of(release)
+    packages = {p: release.origin.get(p) for p in (*lenses, *confs)}
+    return _Side(release.label, lenses, confs, packages)
+
+
+def _evidence(side: _Side) -> dict[str, object]:
+    lenses, confs = side.lenses, side.confs
     return {
-        "release": release.label,
+        "release": side.label,
         "lenses": {
             p: {
                 "module": lens.module,
                 "files": list(lens.includes),
                 "parameters": len(lens.parameters),
-                "package": release.origin.get(p, ""),
+                "package": side.package(p, ""),
             }
             for p, lens in lenses.items()
         },
@@ -82,23 +108,117 @@ def _evidence(
                 "documented": sum(1 for x in c.parameters.values() if not x.active),
                 "active": len(c.active),
                 "lenses": [lens.module for lens in _covering(lenses, p)],
-                "package": release.origin.get(p, ""),
+                "package": side.package(p, ""),
             }
             for p, c in confs.items()
         },
     }
 
 
+# --------------------------------------------------------------------------- facts
+
+
+def facts(rf: ReleaseFiles) -> dict[str, object] | None:
+    """The ``configfiles`` facts of a release (None: no lens and no configuration file).
+
+    ``"lens <path>"``: ``module``, ``includes``, ``excludes``, ``patterns`` (lists, in the
+    lens's order), ``parameters`` (name -> ``[kind, form...]``), ``package``;
+    ``"file <path>"``: ``parameters`` (the names it mentions, in order), ``active`` (name ->
+    ``[line, value]`` of those it sets), ``package``. The values of commented-out parameters
+    and their lines are left out (nothing is judged on them), so an edit of a comment
+    changes no item. InputError on a bad lens or file."""
+    side = _side(rf)
+    return None if side.empty else _facts_of(side)
+
+
+def _facts_of(side: _Side) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for path, lens in side.lenses.items():
+        out[f"lens {path}"] = {
+            "module": lens.module,
+            "includes": list(lens.includes),
+            "excludes": list(lens.excludes),
+            "patterns": list(lens.patterns),
+            "parameters": {n: [p.kind, *p.forms] for n, p in sorted(lens.parameters.items())},
+            "package": side.packages.get(path),
+        }
+    for path, conf in side.confs.items():
+        out[f"file {path}"] = {
+            "parameters": list(conf.parameters),
+            "active": {p.name: [p.line, p.value] for p in conf.active},
+            "package": side.packages.get(path),
+        }
+    return out
+
+
+def _side_of(facts: SectionFacts | None, label: str) -> _Side:
+    """The lenses and files again from :func:`facts` (InputError naming the release when an
+    item is not what :func:`facts` writes)."""
+    lenses: dict[str, Lens] = {}
+    confs: dict[str, ConfigFile] = {}
+    packages: dict[str, str | None] = {}
+    for key, value in sorted((facts or {}).items()):
+        kind, _, path = key.partition(" ")
+        try:
+            if not isinstance(value, Mapping):
+                raise TypeError(key)
+            package = value.get("package")
+            if package is not None and not isinstance(package, str):
+                raise TypeError(key)
+            if kind == "lens":
+                params = {
+                    str(n): LensParameter(str(n), str(k[0]), tuple(str(f) for f in k[1:]))
+                    for n, k in value["parameters"].items()
+                }
+                lenses[path] = Lens(
+                    path,
+                    str(value["module"]),
+                    params,
+                    tuple(str(g) for g in value["includes"]),
+                    tuple(str(g) for g in value["excludes"]),
+                    tuple(str(g) for g in value["patterns"]),
+                )
+            elif kind == "file":
+                active = value["active"]
+                parameters = {}
+                for n in value["parameters"]:
+                    name = str(n)
+                    hit = active.get(name)
+                    parameters[name] = (
+                        ConfigParameter(name, 0, "")
+                        if hit is None
+                        else ConfigParameter(name, int(hit[0]), str(hit[1]), True)
+                    )
+                confs[path] = ConfigFile(path, parameters)
+            else:
+                raise TypeError(key)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+            raise InputError(f"{label} (configfiles facts)", f"bad item {key[:80]!r}") from None
+        packages[path] = package
+    return _Side(label, lenses, confs, packages)
+
+
+def compare_facts(
+    old: SectionFacts | None,
+    new: SectionFacts | None,
+    old_label: str = "OLD",
+    new_label: str = "NEW",
+) -> SectionResult:
+    """The ``configfiles`` verdict from both releases' :func:`facts`: what
+    :func:`check_config_files` gives for their files."""
+    return _compare(_side_of(old, old_label), _side_of(new, new_label))
+
+
 def check_config_files(old: ReleaseFiles, new: ReleaseFiles) -> SectionResult:
     """The ``configfiles`` section's verdict for OLD -> NEW."""
-    old_lenses, new_lenses = lenses_of(old), lenses_of(new)
-    old_confs, new_confs = confs_of(old), confs_of(new)
-    evidence = {
-        "old": _evidence(old, old_lenses, old_confs),
-        "new": _evidence(new, new_lenses, new_confs),
-    }
-    missing = [r.label for r, ls, cs in ((old, old_lenses, old_confs), (new, new_lenses, new_confs))
-               if not ls and not cs]  # fmt: skip
+    return _compare(_side(old), _side(new))
+
+
+def _compare(o: _Side, n: _Side) -> SectionResult:
+    old_lenses, new_lenses = o.lenses, n.lenses
+    old_confs, new_confs = o.confs, n.confs
+    evidence = {"old": _evidence(o), "new": _evidence(n)}
+    missing = [side.label for side in (o, n) if side.empty]
     if missing:
         return SectionResult(
             SECTION,
@@ -119,14 +239,14 @@ def check_config_files(old: ReleaseFiles, new: ReleaseFiles) -> SectionResult:
         promised: dict[str, tuple[LensParameter | None, str]] = {}
         for lens in old_cover:
             for name, param in lens.parameters.items():
-                promised.setdefault(name, (param, f"{old.label}'s lens {lens.module}"))
+                promised.setdefault(name, (param, f"{o.label}'s lens {lens.module}"))
         old_conf, new_conf = old_confs.get(path), new_confs.get(path)
         if old_conf is not None and old_cover:
             for name in old_conf.parameters:
-                promised.setdefault(name, (None, f"{old.label}'s {path}"))
+                promised.setdefault(name, (None, f"{o.label}'s {path}"))
         if new_conf is not None and new_cover:
             for name in new_conf.parameters:
-                promised.setdefault(name, (None, f"{new.label}'s {path}"))
+                promised.setdefault(name, (None, f"{n.label}'s {path}"))
         lens_names = ", ".join(sorted(lens.module for lens in new_cover)) or "none"
         for name, (was, who) in sorted(promised.items()):
             now = _reads(new_cover, name)
@@ -135,7 +255,7 @@ def check_config_files(old: ReleaseFiles, new: ReleaseFiles) -> SectionResult:
                     Rule.CONFIG_PARAMETER_UNREADABLE.finding(
                         path,
                         None,
-                        f"{name}: read by {who} but not by {new.label}'s lens "
+                        f"{name}: read by {who} but not by {n.label}'s lens "
                         f"for {path} ({lens_names})",
                         name,
                     )
@@ -148,7 +268,7 @@ def check_config_files(old: ReleaseFiles, new: ReleaseFiles) -> SectionResult:
                         path,
                         None,
                         f"{name}: {who} reads it as {was.kind} ({', '.join(was.forms)}), "
-                        f"{new.label}'s as {now.kind} ({', '.join(now.forms)}): a value "
+                        f"{n.label}'s as {now.kind} ({', '.join(now.forms)}): a value "
                         f"written as {', '.join(lost)} no longer parses",
                         name,
                     )
@@ -158,13 +278,13 @@ def check_config_files(old: ReleaseFiles, new: ReleaseFiles) -> SectionResult:
                 and name in old_conf.parameters
                 and (new_conf is None or name not in new_conf.parameters)
             ):
-                gone = "gone" if new_conf is None else f"no longer in {new.label}'s file"
+                gone = "gone" if new_conf is None else f"no longer in {n.label}'s file"
                 findings.append(
                     Rule.CONFIG_PARAMETER_DROPPED.finding(
                         path,
                         None,
-                        f"{name}: documented by {old.label}'s {path}, {gone}; "
-                        f"{new.label}'s lens {now_lens(new_cover, name)} still reads it",
+                        f"{name}: documented by {o.label}'s {path}, {gone}; "
+                        f"{n.label}'s lens {now_lens(new_cover, name)} still reads it",
                         name,
                     )
                 )
@@ -175,15 +295,15 @@ def check_config_files(old: ReleaseFiles, new: ReleaseFiles) -> SectionResult:
                 Rule.CONFIG_LENS_MISSING.finding(
                     path,
                     None,
-                    f"{path} ({new.origin.get(path, new.label)}) is covered by no augeas lens "
-                    f"of {new.label} ({len(new_conf.parameters)} documented parameters)",
+                    f"{path} ({n.package(path, n.label)}) is covered by no augeas lens "
+                    f"of {n.label} ({len(new_conf.parameters)} documented parameters)",
                 )
             )
         findings.extend(
             Rule.CONFIG_PARAMETER_ACTIVE.finding(
                 path,
                 None,
-                f"{name_value(setting.name, setting.value)} is set in {new.label}'s "
+                f"{name_value(setting.name, setting.value)} is set in {n.label}'s "
                 f"{path}:{setting.line}, not commented out",
                 setting.name,
                 location=Location(path, setting.line),
