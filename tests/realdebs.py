@@ -71,6 +71,21 @@ def cache_dir() -> Path:
     return Path(env) if env else ROOT / ".cache" / "debian"
 
 
+def full_set(suite: str, arch: str = "amd64") -> Path:
+    """The cached full package set of ``suite`` (every libvirt binary package, as
+    ``scripts/fetch_debian.py --set full`` fetches it), or skip loudly saying how to get it."""
+    d = cache_dir() / "debs" / suite / arch
+    if not list(d.glob("libvirt-daemon-system_*.deb")) or not list(d.glob("libvirt0_*.deb")):
+        reason = (
+            f"no full package set of {suite} in {d} "
+            f"(python3 scripts/fetch_debian.py --set full --suite {suite})"
+        )
+        SKIPPED.append(reason)
+        print(f"REALDEBS SKIP {reason}", file=sys.__stderr__)
+        pytest.skip(reason)
+    return d
+
+
 def releases() -> dict[str, Any]:
     """``data/debian-releases.json``: suites, expected upstream releases, packages."""
     data: dict[str, Any] = json.loads(RELEASES.read_text())

@@ -321,16 +321,7 @@ def _full_set(suite: str) -> Path:
     """The cached full package set of ``suite`` (amd64), or skip saying how to get it."""
     import realdebs
 
-    d = realdebs.cache_dir() / "debs" / suite / "amd64"
-    if not list(d.glob("libvirt-daemon-system_*.deb")) or not list(d.glob("libvirt0_*.deb")):
-        reason = (
-            f"no full package set of {suite} in {d} "
-            f"(python3 scripts/fetch_debian.py --set full --suite {suite})"
-        )
-        realdebs.SKIPPED.append(reason)
-        print(f"REALDEBS SKIP {reason}", file=sys.__stderr__)
-        pytest.skip(reason)
-    return d
+    return realdebs.full_set(suite)
 
 
 @pytest.mark.real

@@ -21,12 +21,15 @@ def run_check(
     profile: str | None = None,
     private_node: str | None = None,
     waivers: WaiverOptions = WaiverOptions(),
+    libs: Sequence[LibraryABI] | None = None,
 ) -> Report:
-    """Binaries against the version scripts they were built from."""
+    """Binaries against the version scripts they were built from (``libs``: already read
+    from ``lib_paths``)."""
     from elfaudit.analysis.conformance import check_library
     from elfaudit.readers.version_script import load_scripts
 
-    libs = run_dump(lib_paths)
+    if libs is None:
+        libs = run_dump(lib_paths)
     findings: list[Finding] = []
     profiles: list[Profile] = []
     profile_of = Profiles(profile, {a.name: a.soname for a in libs})

@@ -7,6 +7,7 @@ its history, and the queries `graph show`, `graph introduced` and `graph export`
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from elfaudit.base.datafiles import data_path
@@ -14,6 +15,7 @@ from elfaudit.base.errors import InputError
 from elfaudit.commands.dump import run_dump
 from elfaudit.commands.waiving import WaiverOptions, apply_waivers
 from elfaudit.model.abi import LibraryABI
+from elfaudit.model.guarantees import SectionFacts, SectionResult
 from elfaudit.model.report import Finding, Report, Severity
 from elfaudit.model.tables import Recorded, Table
 from elfaudit.policy.profiles import Profile, profile_for
@@ -22,6 +24,7 @@ from elfaudit.readers.inputs import load_libraries
 
 if TYPE_CHECKING:
     from elfaudit.graph.dag import ReleaseGraph
+    from elfaudit.graph.judge import GraphVerdict
 
 GRAPH_ENV = "ELFAUDIT_GRAPH"
 LOCAL_GRAPH = "elfaudit-graph.json"
@@ -83,6 +86,53 @@ def infer_release(paths: Sequence[str]) -> str | None:
     return debian_upstream(deb_metadata(debs[0]).get("Version", "")) or None
 
 
+@dataclass(frozen=True, slots=True)
+class Build:
+    """What a command judging or recording a release read: its libraries, and when the
+    input is a whole package set (one directory of packages, or a root tree), each
+    section's facts (``whole``: a package set was given, so sections are judged)."""
+
+    libs: list[LibraryABI]
+    sections: dict[str, SectionFacts] = field(default_factory=dict)
+    whole: bool = False
+
+
+def load_build(paths: Sequence[str]) -> Build:
+    """The libraries of ``paths`` (as ``dump`` reads them) and, for one directory holding a
+    release's packages or its root tree, the facts of every section of libvirt's support
+    page (:func:`elfaudit.analysis.sections.release_facts`): the libraries of a directory
+    of packages are the libvirt libraries among them (``libvirt*.so.N``), else every
+    library of the packages that ship one."""
+    from elfaudit.readers.release_files import is_release_set
+
+    if len(paths) != 1 or not is_release_set(paths[0]):
+        return Build(run_dump(paths))
+    import os
+
+    from elfaudit.analysis.sections import release_facts
+    from elfaudit.readers.release_files import libraries, read_release
+
+    path = paths[0]
+    rel = read_release(path, allow_empty=True)
+    if rel.kind == "tree":
+        libs = run_dump(paths)
+    else:
+        libs = libraries(rel)
+        if not libs:
+            libs = _package_libraries([os.path.join(path, p) for p in rel.packages], path)
+    return Build(libs, release_facts(rel.files), whole=True)
+
+
+def _package_libraries(packages: Sequence[str], where: str) -> list[LibraryABI]:
+    """Every library of the packages that ship one (the others are skipped)."""
+    from elfaudit.readers.packages import find_libraries
+
+    with_libs = [p for p in packages if find_libraries(p)]
+    if not with_libs:
+        raise InputError(where, "no shared libraries in any package of this directory")
+    return run_dump(with_libs)
+
+
 def _need_release(release: str | None, paths: Sequence[str]) -> str:
     rel = release or infer_release(paths)
     if rel is None:
@@ -102,6 +152,7 @@ def run_graph_check(
     profile: str | None = None,
     waivers: WaiverOptions = WaiverOptions(),
     first_release_ok: bool = False,
+    build: Build | None = None,
 ) -> Report:
     """A new build against every release before it in the graph.
 
@@ -118,7 +169,9 @@ def run_graph_check(
 
     rel = _need_release(release, lib_paths)
     path = resolve_graph(graph_path)
-    libs = run_dump(lib_paths)
+    if build is None:
+        build = load_build(lib_paths)
+    libs = build.libs
     if path == shipped_graph_path() and not shipped_serves([a.soname for a in libs]):
         names = ", ".join(a.name for a in libs) or ", ".join(lib_paths)
         if first_release_ok:
@@ -146,13 +199,20 @@ def run_graph_check(
     gone = _libraries_gone(graph, verdict.parents, libs, lib_paths)
     findings.extend(weigh(gone, Profiles(profile)))
     profiles = [profile_for(a.soname, profile) for a in libs]
+    sections: tuple[SectionResult, ...] = ()
+    if build.whole:
+        sections, page = _judge_sections(graph, build, rel, verdict, profile)
+        findings.extend(f for s in sections for f in s.findings)
+        profiles.append(page)
     applied, stale = apply_waivers(
         findings, profiles, replace(waivers, release=waivers.release or rel)
     )
+    if sections:
+        sections = _with_applied(sections, applied)
     return Report(
         "graph-check",
         tuple(a.name for a in libs),
-        applied,
+        tuple(applied),
         unused_waivers=stale,
         extra={
             "release": rel,
@@ -160,6 +220,38 @@ def run_graph_check(
             "parents": list(verdict.parents),
             "ancestors": list(verdict.ancestors),
         },
+        guarantees=sections,
+    )
+
+
+def _judge_sections(
+    graph: ReleaseGraph, build: Build, release: str, verdict: GraphVerdict, profile: str | None
+) -> tuple[tuple[SectionResult, ...], Profile]:
+    """Each section of the build against every ancestor that recorded it, weighed by the
+    page's profile (libvirt's, as ``guarantees`` does)."""
+    from dataclasses import replace
+
+    from elfaudit.commands.guarantees import PAGE_PROFILE_SONAME
+    from elfaudit.graph.sections import judge_sections
+    from elfaudit.policy.weigh import weigh
+
+    page = profile_for(PAGE_PROFILE_SONAME, profile)
+    raw = judge_sections(graph, build.sections, release, verdict.parents, verdict.ancestors)
+    return tuple(replace(s, findings=tuple(weigh(s.findings, page))) for s in raw), page
+
+
+def _with_applied(
+    sections: tuple[SectionResult, ...], applied: Sequence[Finding]
+) -> tuple[SectionResult, ...]:
+    """The sections' findings as the waiver pass left them (marked waived)."""
+    from dataclasses import replace
+
+    def key(f: Finding) -> tuple[object, ...]:
+        return (f.rule, f.library, f.symbol, f.version, f.message)
+
+    final = {key(f): f for f in applied}
+    return tuple(
+        replace(s, findings=tuple(final.get(key(f), f) for f in s.findings)) for s in sections
     )
 
 
@@ -214,7 +306,8 @@ def record_release(
     from elfaudit.graph.judge import default_parents
 
     rel = _need_release(release, lib_paths)
-    libs = run_dump(lib_paths)
+    build = load_build(lib_paths)
+    libs = build.libs
     path = resolve_graph(graph_path, for_write=True)
     seed = graph_path is None and path == LOCAL_GRAPH and shipped_serves([a.soname for a in libs])
     prof = profile_for(libs[0].soname, profile) if libs else profile_for(None, profile)
@@ -233,6 +326,7 @@ def record_release(
                     source=r.source,
                     note=r.note,
                     recorded_at=r.recorded_at,
+                    sections=r.sections,
                 )
         if parents:
             chosen = list(parents)
@@ -248,8 +342,9 @@ def record_release(
             note=note,
             is_private=prof.is_private,
             replace=replace_existing,
+            sections=build.sections,
         )
-    return Recorded(path, rel, tuple(chosen))
+    return Recorded(path, rel, tuple(chosen), tuple(sorted(build.sections)))
 
 
 def graph_show_table(graph_path: str | None, *, profile: str | None) -> Table:

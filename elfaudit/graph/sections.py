@@ -19,7 +19,9 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from elfaudit.analysis.sections import CHECKERS, compare_section
+from elfaudit.analysis.sections import CHECKERS
+from elfaudit.analysis.sections import compare_section as _compare
+from elfaudit.base.errors import GraphError, InputError
 from elfaudit.graph.dag import ReleaseGraph
 from elfaudit.model.guarantees import SectionFacts, SectionResult, SectionStatus
 from elfaudit.model.report import Finding, Severity
@@ -36,6 +38,23 @@ def _covering(graph: ReleaseGraph, section: str, newest_first: Sequence[str]) ->
         if not any(content <= other for _, other in kept):
             kept.append((anc, content))
     return [anc for anc, _ in kept]
+
+
+def compare_section(
+    graph: ReleaseGraph, section: str, ancestor: str, new: SectionFacts, release: str
+) -> SectionResult:
+    """An ancestor's stored facts against the new release's; facts the section's checker
+    cannot read are a corrupt graph (one line naming the file, the section, the release)."""
+    old = graph.release(ancestor).sections[section]
+    try:
+        return _compare(section, old, new, ancestor, release)
+    except GraphError:
+        raise
+    except InputError as exc:
+        raise GraphError(
+            graph.path,
+            f"corrupt release graph: {section} facts of {ancestor} or {release}: {exc.reason}",
+        ) from None
 
 
 def _key(f: Finding) -> tuple[object, ...]:
@@ -80,7 +99,7 @@ def judge_sections(
             )
             continue
         base = having[0]
-        first = compare_section(section, graph.release(base).sections[section], new, base, release)
+        first = compare_section(graph, section, base, new, release)
         findings = list(first.findings)
         seen = {_key(f) for f in findings}
         compared = [base]
@@ -88,9 +107,7 @@ def judge_sections(
             if anc == base:
                 continue
             compared.append(anc)
-            other = compare_section(
-                section, graph.release(anc).sections[section], new, anc, release
-            )
+            other = compare_section(graph, section, anc, new, release)
             for f in other.findings:
                 if f.severity is Severity.INFO or _key(f) in seen:
                     continue

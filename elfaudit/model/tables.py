@@ -42,6 +42,7 @@ class Recorded:
     graph: str
     release: str
     parents: tuple[str, ...]
+    sections: tuple[str, ...] = ()  # the support page's sections whose facts it stored
 
 
 @dataclass(frozen=True)

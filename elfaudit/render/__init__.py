@@ -201,9 +201,11 @@ def render_recorded(recorded: Recorded, fmt: str) -> str:
                 "graph": recorded.graph,
                 "release": recorded.release,
                 "parents": list(recorded.parents),
+                "sections": list(recorded.sections),
             }
         )
     after = f" after {', '.join(recorded.parents)}" if recorded.parents else " as a root"
+    facts = f" with the facts of {', '.join(recorded.sections)}" if recorded.sections else ""
     if fmt == "markdown":
         from elfaudit.render.markdown import md_code
 
@@ -212,8 +214,8 @@ def render_recorded(recorded: Recorded, fmt: str) -> str:
             if recorded.parents
             else " as a root"
         )
-        return f"Recorded {md_code(recorded.release)}{after} in {md_code(recorded.graph)}.\n"
-    return f"recorded {recorded.release}{after} in {recorded.graph}\n"
+        return f"Recorded {md_code(recorded.release)}{after} in {md_code(recorded.graph)}{facts}.\n"
+    return f"recorded {recorded.release}{after} in {recorded.graph}{facts}\n"
 
 
 def render_written(written: Written, fmt: str) -> str:

@@ -1,0 +1,179 @@
+"""Section facts in the release graph: storage (a delta against the first parent, item by
+item), corruption, and judging a package set against every ancestor that recorded them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from elfaudit.base.errors import GraphError
+from elfaudit.graph import sections as judge
+from elfaudit.graph.dag import ReleaseGraph
+from elfaudit.graph.records import FORMAT_VERSION, FORMAT_VERSION_SECTIONS
+from elfaudit.model.guarantees import SectionStatus
+from elfaudit.model.report import Severity
+
+# apierrors facts: "<enumeration> <name>" -> its number (text), as libvirt-api.xml gives it
+A = {
+    "virErrorNumber VIR_ERR_OK": "0",
+    "virErrorNumber VIR_ERR_INTERNAL_ERROR": "1",
+    "virErrorNumber VIR_ERR_NO_MEMORY": "2",
+}
+B = {k: v for k, v in A.items() if k != "virErrorNumber VIR_ERR_NO_MEMORY"}  # dropped in B
+C = {**B, "virErrorNumber VIR_ERR_NEW": "3"}  # C: a new code, and still without NO_MEMORY
+
+
+def three(tmp_path: Path) -> ReleaseGraph:
+    g = ReleaseGraph(str(tmp_path / "g.json"))
+    g.add_records("1.0", [], sections={"apierrors": A})
+    g.add_records("2.0", [], ["1.0"], sections={"apierrors": B})
+    g.add_records("3.0", [], ["2.0"])  # recorded from libraries alone: no facts
+    return g
+
+
+def test_round_trip_and_delta_coding(tmp_path: Path) -> None:
+    g = three(tmp_path)
+    doc = g.to_json()
+    assert doc["format_version"] == FORMAT_VERSION_SECTIONS
+    blocks = doc["sections"]["apierrors"]
+    assert blocks["1.0"] == {"items": A}  # no parent facts: whole
+    assert blocks["2.0"] == {"removed": ["virErrorNumber VIR_ERR_NO_MEMORY"]}
+    assert "3.0" not in blocks  # not recorded with facts
+    g.save()
+    back = ReleaseGraph.load(g.path)
+    assert back.release("1.0").sections == {"apierrors": A}
+    assert back.release("2.0").sections == {"apierrors": B}
+    assert back.release("3.0").sections == {}
+    assert back.dumps() == g.dumps()
+
+
+def test_a_graph_without_facts_stays_version_1(tmp_path: Path) -> None:
+    g = ReleaseGraph()
+    g.add_records("1.0", [])
+    doc = g.to_json()
+    assert doc["format_version"] == FORMAT_VERSION and "sections" not in doc
+
+
+def test_json_types_count_in_the_delta() -> None:
+    """1 and true are equal in Python, not in JSON: a change between them is stored."""
+    g = ReleaseGraph()
+    g.add_records("1.0", [], sections={"virsh": {"x": 1}})
+    g.add_records("2.0", [], ["1.0"], sections={"virsh": {"x": True}})
+    assert g.to_json()["sections"]["virsh"]["2.0"] == {"changed": {"x": True}}
+    back = ReleaseGraph.from_json(json.loads(g.dumps()))
+    assert back.release("2.0").sections["virsh"]["x"] is True
+
+
+def _corrupt(tmp_path: Path, change: Any) -> str:
+    doc = three(tmp_path).to_json()
+    change(doc)
+    return json.dumps(doc)
+
+
+@pytest.mark.parametrize(
+    ("case", "change", "message"),
+    [
+        (
+            "delta without parent facts",
+            lambda d: d["sections"]["apierrors"].update({"1.0": {"removed": ["x"]}}),
+            "the first parent has no facts of this section",
+        ),
+        (
+            "removing what the parent lacks",
+            lambda d: d["sections"]["apierrors"]["2.0"].update(removed=["nope"]),
+            "'nope' is not in the parent",
+        ),
+        (
+            "whole beside a delta",
+            lambda d: d["sections"]["apierrors"]["2.0"].update(items={}),
+            "beside a delta",
+        ),
+        (
+            "unknown block key",
+            lambda d: d["sections"]["apierrors"]["2.0"].update(extra=1),
+            "unknown key 'extra'",
+        ),
+        (
+            "unknown release",
+            lambda d: d["sections"]["apierrors"].update({"9.9": {"items": {}}}),
+            "block for unknown release '9.9'",
+        ),
+        (
+            "sections in version 1",
+            lambda d: d.update(format_version=1),
+            "unknown key 'sections'",
+        ),
+        (
+            "items not an object",
+            lambda d: d["sections"]["apierrors"]["1.0"].update(items=[1]),
+            "expected an object",
+        ),
+    ],
+)
+def test_corrupt_sections_are_one_line(
+    tmp_path: Path, case: str, change: Any, message: str
+) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(_corrupt(tmp_path, change))
+    with pytest.raises(GraphError) as err:
+        ReleaseGraph.load(str(path))
+    text = str(err.value)
+    assert "\n" not in text and str(path) in text and message in text, (case, text)
+
+
+def test_judged_against_every_ancestor_not_only_the_parent(tmp_path: Path) -> None:
+    """2.0 dropped VIR_ERR_NO_MEMORY (recorded anyway); 4.0 lacks it too: its parent
+    chain's nearest facts (2.0) see nothing, 1.0 shipped it, so the finding names 1.0."""
+    g = three(tmp_path)
+    ordered = ["1.0", "2.0", "3.0"]
+    (res,) = judge.judge_sections(g, {"apierrors": C}, "4.0", ["3.0"], ordered)
+    assert res.section == "apierrors" and res.status is SectionStatus.CHECKED
+    assert res.evidence["compared_with"] == ["2.0", "1.0"]
+    by_rule = {f.rule: f for f in res.findings}
+    removed = by_rule["api-error-code-removed"]
+    assert removed.symbol == "VIR_ERR_NO_MEMORY" and "(shipped in 1.0)" in removed.message
+    assert by_rule["api-error-code-added"].severity is Severity.INFO  # news: nearest only
+    assert sum(f.rule == "api-error-code-added" for f in res.findings) == 1
+
+
+def test_covered_ancestors_are_skipped(tmp_path: Path) -> None:
+    """An ancestor whose facts a newer one holds identically adds nothing to compare."""
+    g = ReleaseGraph()
+    g.add_records("1.0", [], sections={"apierrors": B})
+    g.add_records("2.0", [], ["1.0"], sections={"apierrors": A})  # grew: covers 1.0
+    (res,) = judge.judge_sections(g, {"apierrors": B}, "3.0", ["2.0"], ["1.0", "2.0"])
+    assert res.evidence["compared_with"] == ["2.0"]
+    assert res.evidence["skipped_as_covered"] == ["1.0"]
+    assert [f.symbol for f in res.findings] == ["VIR_ERR_NO_MEMORY"]
+
+
+def test_sections_nobody_recorded_or_the_build_lacks(tmp_path: Path) -> None:
+    g = three(tmp_path)
+    results = judge.judge_sections(
+        g,
+        {"hvdrivers": {"x.so": ["p/x.so"]}},
+        "4.0",
+        ["3.0"],
+        [
+            "1.0",
+            "2.0",
+            "3.0",
+        ],
+    )
+    by = {r.section: r for r in results}
+    assert by["apierrors"].status is SectionStatus.NOT_CHECKED
+    assert "ships none of what the section reads" in by["apierrors"].reason
+    assert by["hvdrivers"].status is SectionStatus.NOT_CHECKED
+    assert "no earlier release recorded this section" in by["hvdrivers"].reason
+
+
+def test_facts_a_checker_cannot_read_are_a_corrupt_graph(tmp_path: Path) -> None:
+    g = ReleaseGraph(str(tmp_path / "g.json"))
+    g.add_records("1.0", [], sections={"apierrors": {"virErrorNumber X": 7}})  # not text
+    with pytest.raises(GraphError) as err:
+        judge.judge_sections(g, {"apierrors": A}, "2.0", ["1.0"], ["1.0"])
+    text = str(err.value)
+    assert "\n" not in text and "apierrors facts of 1.0" in text and str(g.path) in text
