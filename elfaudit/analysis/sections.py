@@ -51,7 +51,11 @@ def release_facts(rf: ReleaseFiles) -> dict[str, SectionFacts]:
     Bad input raises :class:`~elfaudit.base.errors.InputError` naming the file."""
     out: dict[str, SectionFacts] = {}
     for section in CHECKERS:
-        facts = facts_function(section)(rf)
+        try:  # TEMPORARY (lead): until every section's facts land; removed before submit
+            fn = facts_function(section)
+        except (ImportError, AttributeError):
+            continue
+        facts = fn(rf)
         if facts is not None:
             out[section] = facts
     return out
