@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Rebuild the shipped release graph from Debian's real libvirt0 packages.
+"""Rebuild the shipped release graph from Debian's real libvirt packages.
 
     python scripts/record_debian_graph.py [--graph PATH] [--cache DIR]
 
-Fetches libvirt0 (amd64) for every suite in data/debian-releases.json with
-scripts/fetch_debian.py and records each with elfaudit itself, in this shape:
+Fetches every libvirt binary package elfaudit reads (amd64, ``fetch_debian.py --set
+full``) for every suite in data/debian-releases.json and records each suite's package set
+with elfaudit itself (``graph record DIR``: the libraries, and the facts of every section of
+libvirt's support page), in this shape:
 
     7.0.0 (bullseye) -> 9.0.0 (bookworm) -> 11.3.0 (trixie) -> <sid's release>
                                          \\-> debian/<bookworm-backports version>
@@ -25,10 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from elfaudit.commands.graph import shipped_graph_path  # noqa: E402
+from elfaudit.commands.graph import load_build, shipped_graph_path  # noqa: E402
 from elfaudit.graph.dag import ReleaseGraph  # noqa: E402
 from elfaudit.policy.profiles import builtin  # noqa: E402
-from elfaudit.readers.inputs import load_libraries  # noqa: E402
 from elfaudit.readers.packages import deb_metadata, debian_upstream  # noqa: E402
 
 # suite -> (how the release is named, which suite's release it follows)
@@ -42,7 +43,8 @@ SHAPE = {
 
 
 def fetch(cache: str | None) -> dict[str, Path]:
-    cmd = [sys.executable, str(ROOT / "scripts" / "fetch_debian.py"), "--package", "libvirt0"]
+    """suite -> its cached libvirt0 .deb (the full package set is the folder holding it)."""
+    cmd = [sys.executable, str(ROOT / "scripts" / "fetch_debian.py"), "--set", "full"]
     for suite in SHAPE:
         cmd += ["--suite", suite]
     if cache:
@@ -51,7 +53,7 @@ def fetch(cache: str | None) -> dict[str, Path]:
     debs: dict[str, Path] = {}
     for line in out.splitlines():
         suite, arch, _version, path = line.split("\t")
-        if arch == "amd64":
+        if arch == "amd64" and Path(path).name.startswith("libvirt0_"):
             debs[suite] = Path(path)
     return debs
 
@@ -74,16 +76,22 @@ def main() -> int:
         if name in graph:  # sid carrying trixie's release: record the Debian build
             name = f"debian/{version}"
         parents = [names[after]] if after in names else []
+        build = load_build([str(deb.parent)])
+        packages = sorted(p.name for p in deb.parent.iterdir() if p.suffix == ".deb")
         graph.add_release(
             name,
-            load_libraries(str(deb)),
+            build.libs,
             parents,
-            source=deb.name,
-            note=f"Debian {suite} libvirt0 {version} (amd64)",
+            source=f"{deb.name} and {len(packages) - 1} more packages of libvirt {version}",
+            note=f"Debian {suite} libvirt {version} (amd64), every binary package",
             is_private=builtin("libvirt").is_private,
+            sections=build.sections,
         )
         names[suite] = name
-        print(f"recorded {name} from {deb.name}" + (f" after {parents[0]}" if parents else ""))
+        print(
+            f"recorded {name} from {len(packages)} packages with "
+            f"{', '.join(sorted(build.sections))}" + (f" after {parents[0]}" if parents else "")
+        )
     Path(args.graph).parent.mkdir(parents=True, exist_ok=True)
     graph.save(args.graph)
     print(f"wrote {args.graph}: {len(graph)} releases")

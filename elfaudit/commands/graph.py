@@ -117,7 +117,7 @@ def load_build(paths: Sequence[str]) -> Build:
     if rel.kind == "tree":
         libs = run_dump(paths)
     else:
-        libs = libraries(rel)
+        libs = libraries(rel, digest=True)
         if not libs:
             libs = _package_libraries([os.path.join(path, p) for p in rel.packages], path)
     return Build(libs, release_facts(rel.files), whole=True)

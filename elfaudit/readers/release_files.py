@@ -84,9 +84,12 @@ class Release:
     kind: str  # "packages", "package" or "tree"
 
 
-def libraries(rel: Release, sonames: Collection[str] | None = None) -> list[LibraryABI]:
+def libraries(
+    rel: Release, sonames: Collection[str] | None = None, *, digest: bool = False
+) -> list[LibraryABI]:
     """The libvirt libraries of a release (``libvirt*.so.N``), or only those of
-    ``sonames``, read by the ELF reader; each named ``<package>:/<path>`` in results."""
+    ``sonames``, read by the ELF reader (``digest``: with their sha256, as the release
+    graph records them); each named ``<package>:/<path>`` in results."""
     from elfaudit.readers.elf import read_library_bytes
 
     rf = rel.files
@@ -95,7 +98,7 @@ def libraries(rel: Release, sonames: Collection[str] | None = None) -> list[Libr
         soname = library_soname(path)
         if soname is not None and (sonames is None or soname in sonames):
             origin = f"{rf.origin.get(path, rf.label)}:/{path}"
-            out.append(read_library_bytes(data, origin, digest=False))
+            out.append(read_library_bytes(data, origin, digest=digest))
     return sorted(out, key=lambda a: a.name)
 
 
