@@ -147,7 +147,9 @@ def test_tree_sections_route_to_their_checkers(
     assert sec["hvdrivers"].status is SectionStatus.NO_PROMISE
     assert sec["apierrors"].status is SectionStatus.NOT_CHECKED
     assert "libvirt-api.xml in OLD or NEW" in sec["apierrors"].reason
-    for name in ("rpcproto", "virsh"):
+    assert sec["rpcproto"].status is SectionStatus.NOT_CHECKED
+    assert "tapset" in sec["rpcproto"].reason and "OLD or NEW" in sec["rpcproto"].reason
+    for name in ("virsh",):
         assert sec[name].status is SectionStatus.NOT_CHECKED
         assert "issue 13" in sec[name].reason
     assert exit_code(report) == 12
@@ -366,7 +368,10 @@ def test_real_bookworm_to_sid() -> None:
         "VIR_ERR_NO_NETWORK_METADATA",
     ]
     assert {f.rule for f in api.findings} == {"api-error-code-added"}
-    for name in ("rpcproto", "virsh"):
+    rpc = sec["rpcproto"]
+    assert rpc.status is SectionStatus.CHECKED, rpc.reason
+    assert not [f for f in rpc.findings if f.severity is Severity.ERROR]  # only additions
+    for name in ("virsh",):
         assert sec[name].status is SectionStatus.NOT_CHECKED
         assert sec[name].evidence["new"]
     doc = json.loads(render_report(report, "json"))

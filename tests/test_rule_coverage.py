@@ -389,6 +389,33 @@ for _rule in ("driver-added", "driver-dropped"):
     SCENARIOS[_rule] = _drivers
 
 
+# --------------------------------------------------------------------------- rpcproto
+
+
+def _rpc(_build_lib: BuildLib, _tmp: Path) -> set[str]:
+    import test_rpc
+
+    from elfaudit.analysis.rpc_protocol import compare_facts
+
+    old, new = test_rpc.rule_pair()
+    return _ids(weighed(list(compare_facts(old, new, "OLD", "NEW").findings), "libvirt"))
+
+
+for _rule in (
+    "rpc-program-removed",
+    "rpc-procedure-removed",
+    "rpc-procedure-renamed",
+    "rpc-message-removed",
+    "rpc-message-changed",
+    "rpc-message-field-renamed",
+    "rpc-sources-disagree",
+    "rpc-program-added",
+    "rpc-procedure-added",
+    "rpc-message-added",
+):
+    SCENARIOS[_rule] = _rpc
+
+
 # --------------------------------------------------------------------------- the tests
 
 

@@ -16,7 +16,10 @@ anchors (:data:`elfaudit.model.guarantees.SECTIONS`):
 * ``hvdrivers``: the page promises no driver, so ``no-promise``, with the connection-driver
   modules of each side as evidence and those added or dropped as info findings
   (:func:`elfaudit.analysis.api_errors.check_drivers`);
-* ``rpcproto``, ``virsh``: not checked yet (issue 13), with the files found.
+* ``rpcproto``: :func:`elfaudit.analysis.rpc_protocol.check_rpc`: RPC programs, procedures
+  (systemtap tapset) and messages (wireshark plugin) removed, renamed or changed;
+* ``virsh``: :func:`elfaudit.analysis.virsh_commands.check_virsh`: virsh's commands and
+  options (read from ``/usr/bin/virsh``) removed, or changed so that a command line breaks;
 
 A section is ``checked`` only when both sides hold what it reads; otherwise ``not-checked``,
 saying what is missing from which side. Every finding is weighed once, here, by the policy
@@ -264,10 +267,6 @@ def _not_yet(
     return SectionResult(section, SectionStatus.NOT_CHECKED, reason, evidence)
 
 
-def _is_rpc(path: str) -> bool:
-    return path.endswith(".stp") or "/wireshark/plugins/" in path
-
-
 def _is_virsh(path: str) -> bool:
     return path == "usr/bin/virsh" or path.startswith("usr/share/man/man1/virsh.1")
 
@@ -323,16 +322,12 @@ def run_guarantees(
 
     results["apierrors"] = check_api_errors(of, nf)
     results["hvdrivers"] = check_drivers(of, nf)
-    results["rpcproto"] = _not_yet(
-        "rpcproto",
-        of,
-        nf,
-        _is_rpc,
-        f"{NOT_YET} (procedures from the systemtap tapsets, messages from the wireshark plugin)",
-    )
-    results["virsh"] = _not_yet(
-        "virsh", of, nf, _is_virsh, f"{NOT_YET} (commands and options from /usr/bin/virsh)"
-    )
+    from elfaudit.analysis.rpc_protocol import check_rpc
+
+    results["rpcproto"] = check_rpc(of, nf)
+    from elfaudit.analysis.virsh_commands import check_virsh
+
+    results["virsh"] = check_virsh(of, nf)
 
     # One weighing pass over every section's raw findings.
     page_profile: Profile = profile_for(PAGE_PROFILE_SONAME, profile)

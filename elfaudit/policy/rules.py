@@ -542,6 +542,39 @@ class Rule(Enum):
         "Options may be dropped from the file; the lens keeps reading them.",
     )
 
+    # ---- virsh (its command and option tables, read from /usr/bin/virsh; guarantees: virsh)
+    VIRSH_COMMAND_REMOVED = RuleSpec(
+        "virsh-command-removed",
+        E,
+        "virsh",
+        "A virsh command (or command alias) of the old release is gone.",
+        "Existing commands and arguments will not be removed or renamed.",
+    )
+    VIRSH_OPTION_REMOVED = RuleSpec(
+        "virsh-option-removed",
+        E,
+        "virsh",
+        "An option (or option alias) of a virsh command is no longer accepted.",
+        "Existing commands and arguments will not be removed or renamed.",
+    )
+    VIRSH_OPTION_CHANGED = RuleSpec(
+        "virsh-option-changed",
+        E,
+        "virsh",
+        "A virsh option changed so that an existing command line breaks: its type, it "
+        "became required (or a new option is), or a bare word goes elsewhere or is refused.",
+        "Existing commands and arguments will not be removed or renamed.",
+    )
+    VIRSH_COMMAND_ADDED = RuleSpec(
+        "virsh-command-added", INFO, "virsh", "A new virsh command.", "New commands may be added."
+    )
+    VIRSH_OPTION_ADDED = RuleSpec(
+        "virsh-option-added",
+        INFO,
+        "virsh",
+        "A new optional option of a virsh command.",
+        "New arguments may be added.",
+    )
     # ---- error codes (virErrorNumber / virErrorDomain in libvirt-api.xml; guarantees: apierrors)
     API_ERROR_CODE_REMOVED = RuleSpec(
         "api-error-code-removed",
@@ -709,6 +742,14 @@ FOR_PACKAGER: dict[str, str] = {
     ),
     "config-lens-missing": "Nothing breaks at run time; tools cannot edit the file with augeas.",
     "config-parameter-dropped": "Nothing breaks: the lens still reads files that set it.",
+    "virsh-command-removed": "Scripts running the command fail ('unknown command').",
+    "virsh-option-removed": "Scripts passing the option fail ('doesn't support option').",
+    "virsh-option-changed": (
+        "Scripts whose command lines worked fail or do something else (a value taken as the "
+        "next word, a missing required option, a bare word given to another option)."
+    ),
+    "virsh-command-added": "Nothing breaks: a new command.",
+    "virsh-option-added": "Nothing breaks: old command lines stay valid.",
     "api-error-code-removed": (
         "Old programs run (the code is just no longer reported); programs naming it no "
         "longer build."

@@ -91,6 +91,8 @@ class _Lines:
         self.path = path
         self.raw = text.split("\n")
         self.i = 0  # index of the next line
+        # the last line's number (a final newline ends it, it starts none)
+        self.last = max(1, len(self.raw) - (1 if self.raw[-1] == "" else 0))
 
     def fail(self, why: str, line: int | None = None) -> InputError:
         return InputError(self.path, why, self.i if line is None else line)
@@ -103,7 +105,7 @@ class _Lines:
     def next(self, inside: str) -> str:
         """The next non-blank line (its number is then ``self.i``)."""
         if self.at_end():
-            raise InputError(self.path, f"truncated: the file ends inside {inside}", self.i)
+            raise InputError(self.path, f"truncated: the file ends inside {inside}", self.last)
         text = self.raw[self.i]
         self.i += 1
         return _statement(text)
