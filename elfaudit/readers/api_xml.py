@@ -40,8 +40,9 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 from xml.parsers import expat
 
 from elfaudit.base.errors import InputError
@@ -69,6 +70,8 @@ __all__ = [
     "ApiStruct",
     "ApiTypedef",
     "ApiVariable",
+    "description_facts",
+    "description_from_facts",
     "load_api",
     "normalize_type",
     "parse_api",
@@ -495,3 +498,215 @@ def _resolve_enums(values: list[ApiEnumValue]) -> tuple[ApiEnumValue, ...]:
             n = _literal(text)
         out.append(ApiEnumValue(v.name, v.value, n, v.enum, v.version, v.file, v.location))
     return tuple(out)
+
+
+# --------------------------------------------------------------------------- facts
+#
+# An API description as JSON items, what the release graph stores for a release so that
+# ``compare_api`` can judge it against every ancestor without the XML:
+#
+#   "api"               {"name": "libvirt", "path": ..., "versioned": true}
+#   "<kind> <name>"     one per item, kind one of function, functype, enum, macro, struct,
+#                       typedef, variable: its members, None ones left out
+#   "lines <kind>"      {name: [line, column]}: where each item of that kind starts
+#
+# The start lines move with every edit above them, so they are items of their own: an API
+# item's facts change only when the item does. Items come back in document order (their
+# lines give it).
+
+#: The facts' kind of each ApiDescription member, in the model's order.
+FACT_KINDS = (
+    ("functions", "function"),
+    ("functypes", "functype"),
+    ("enums", "enum"),
+    ("macros", "macro"),
+    ("structs", "struct"),
+    ("typedefs", "typedef"),
+    ("variables", "variable"),
+)
+_BIG = 10**18  # enum numbers beyond this are written as text (JSON inputs hold 20 digits)
+
+
+def _field_facts(f: ApiField) -> list[object]:
+    out: list[object] = [f.name, f.type]
+    if f.union is not None:
+        out.append([_field_facts(c) for c in f.union])
+    return out
+
+
+def _item_facts(item: ApiItem) -> dict[str, object]:
+    out: dict[str, object] = {}
+    if isinstance(item, ApiFunction):
+        if item.returns is not None:
+            out["returns"] = item.returns
+        out["args"] = [[a.name, a.type] for a in item.args]
+    elif isinstance(item, ApiEnumValue):
+        out["enum"] = item.enum
+        out["value"] = item.value
+        if item.number is not None:
+            out["number"] = item.number if abs(item.number) < _BIG else str(item.number)
+    elif isinstance(item, ApiMacro):
+        if item.params is not None:
+            out["params"] = list(item.params)
+        if item.value is not None:
+            out["value"] = item.value
+        if item.is_string:
+            out["string"] = True
+    elif isinstance(item, ApiStruct):
+        out["tag"] = item.tag
+        if item.fields is not None:
+            out["fields"] = [_field_facts(f) for f in item.fields]
+    else:
+        out["type"] = item.type
+    if item.version is not None:
+        out["version"] = item.version
+    if item.file is not None:
+        out["file"] = item.file
+    return out
+
+
+def description_facts(d: ApiDescription) -> dict[str, object]:
+    """``d`` as facts (JSON values by item, see above); :func:`description_from_facts`
+    gives ``d`` back, equal."""
+    out: dict[str, object] = {"api": {"name": d.name, "path": d.path, "versioned": d.versioned}}
+    for attr, kind in FACT_KINDS:
+        lines: dict[str, list[int]] = {}
+        for item in getattr(d, attr):
+            out[f"{kind} {item.name}"] = _item_facts(item)
+            if item.location is not None:
+                lines[item.name] = [item.location.line, item.location.column]
+        if lines:
+            out[f"lines {kind}"] = lines
+    return out
+
+
+class _BadFacts(Exception):
+    pass
+
+
+def _str(value: object, optional: bool = False) -> str | None:
+    if isinstance(value, str) or (optional and value is None):
+        return value
+    raise _BadFacts
+
+
+def _s(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    raise _BadFacts
+
+
+def _list(value: object) -> list[object]:
+    if isinstance(value, list):
+        return value
+    raise _BadFacts
+
+
+def _field_of(value: object, depth: int = 0) -> ApiField:
+    v = _list(value)
+    if len(v) not in (2, 3) or depth > 1:
+        raise _BadFacts
+    union = None if len(v) == 2 else tuple(_field_of(c, depth + 1) for c in _list(v[2]))
+    return ApiField(_s(v[0]), _s(v[1]), union)
+
+
+def _number_of(value: object) -> int | None:
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, str) and len(value) <= 45:
+        return int(value)
+    raise _BadFacts
+
+
+def _item_of(kind: str, name: str, v: dict[str, object], loc: Location | None) -> ApiItem:
+    version, file = _str(v.get("version"), True), _str(v.get("file"), True)
+    if kind in ("function", "functype"):
+        args = []
+        for a in _list(v.get("args", [])):
+            pair = _list(a)
+            if len(pair) != 2:
+                raise _BadFacts
+            args.append(ApiArg(_s(pair[0]), _s(pair[1])))
+        return ApiFunction(name, _str(v.get("returns"), True), tuple(args), version, file, loc)
+    if kind == "enum":
+        return ApiEnumValue(
+            name,
+            _s(v.get("value")),
+            _number_of(v.get("number")),
+            _s(v.get("enum")),
+            version,
+            file,
+            loc,
+        )
+    if kind == "macro":
+        params = v.get("params")
+        ptuple = None if params is None else tuple(_s(p) for p in _list(params))
+        is_string = v.get("string", False)
+        if not isinstance(is_string, bool):
+            raise _BadFacts
+        return ApiMacro(name, ptuple, _str(v.get("value"), True), is_string, version, file, loc)
+    if kind == "struct":
+        fields = v.get("fields")
+        ftuple = None if fields is None else tuple(_field_of(f) for f in _list(fields))
+        return ApiStruct(name, _s(v.get("tag")), ftuple, version, file, loc)
+    if kind == "typedef":
+        return ApiTypedef(name, _s(v.get("type")), version, file, loc)
+    return ApiVariable(name, _s(v.get("type")), version, file, loc)
+
+
+def description_from_facts(name: str, facts: Mapping[str, object]) -> ApiDescription:
+    """The API description ``name`` (``libvirt-qemu``) again from its
+    :func:`description_facts`. InputError naming it when an item is not what
+    :func:`description_facts` writes."""
+    key = "api"
+    try:
+        head = facts.get("api")
+        if not isinstance(head, Mapping) or head.get("name") != name:
+            raise _BadFacts
+        path, versioned = _s(head.get("path")), head.get("versioned", False)
+        if not isinstance(versioned, bool):
+            raise _BadFacts
+        kinds = {k: a for a, k in FACT_KINDS}
+        items: dict[str, list[tuple[tuple[int, int, str], ApiItem]]] = {
+            a: [] for a in kinds.values()
+        }
+        lines_of = {kind: facts.get(f"lines {kind}", {}) for kind in kinds}
+        for key, value in facts.items():
+            kind, _, item_name = key.partition(" ")
+            if key == "api" or kind == "lines":
+                if kind == "lines" and item_name not in kinds:
+                    raise _BadFacts
+                continue
+            if kind not in kinds or not item_name or not isinstance(value, dict):
+                raise _BadFacts
+            lines = lines_of[kind]
+            if not isinstance(lines, Mapping):
+                raise _BadFacts
+            where = lines.get(item_name)
+            loc = None
+            order = (1 << 62, 0, item_name)  # items without a line come last, by name
+            if where is not None:
+                at = _list(where)
+                if len(at) != 2 or not all(isinstance(n, int) for n in at):
+                    raise _BadFacts
+                line, column = int(str(at[0])), int(str(at[1]))
+                loc, order = Location(path, line, column), (line, column, item_name)
+            items[kinds[kind]].append((order, _item_of(kind, item_name, value, loc)))
+    except (_BadFacts, ValueError):
+        raise InputError(f"{name} (API description facts)", f"bad item {key[:80]!r}") from None
+
+    def ordered(attr: str) -> tuple[Any, ...]:
+        return tuple(item for _, item in sorted(items[attr], key=lambda p: p[0]))
+
+    return ApiDescription(
+        name=name,
+        path=path,
+        functions=ordered("functions"),
+        functypes=ordered("functypes"),
+        enums=ordered("enums"),
+        macros=ordered("macros"),
+        structs=ordered("structs"),
+        typedefs=ordered("typedefs"),
+        variables=ordered("variables"),
+        versioned=versioned,
+    )
