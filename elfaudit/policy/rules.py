@@ -618,6 +618,78 @@ class Rule(Enum):
         "A connection-driver module (libvirt_driver_*.so) of the old release is gone.",
         "When a vendor discontinues support for a hypervisor version it will be dropped.",
     )
+    # ---- RPC protocol (tapset and wireshark plugin; guarantees: rpcproto). Findings carry
+    # api="rpc:<program>": remote public, qemu/lxc weak, the other daemons' private (exempt).
+    RPC_PROGRAM_REMOVED = RuleSpec(
+        "rpc-program-removed",
+        E,
+        "rpc",
+        "An RPC program of the old release is gone (or answers at another program number).",
+        "The RPC protocol of libvirtd is a long term stable ABI.",
+    )
+    RPC_PROCEDURE_REMOVED = RuleSpec(
+        "rpc-procedure-removed",
+        E,
+        "rpc",
+        "An RPC procedure number of the old release is gone.",
+        "Existing messages will not be removed.",
+    )
+    RPC_PROCEDURE_RENAMED = RuleSpec(
+        "rpc-procedure-renamed",
+        # The wire carries the number, not the name: old clients still reach it; a changed
+        # meaning shows in its messages (rpc-message-changed, rpc-message-removed).
+        W,
+        "rpc",
+        "An RPC procedure number names another procedure than in the old release.",
+        "Existing messages will not be removed, nor have their contents changed.",
+    )
+    RPC_MESSAGE_REMOVED = RuleSpec(
+        "rpc-message-removed",
+        E,
+        "rpc",
+        "An RPC message (XDR structure of the protocol) of the old release is gone.",
+        "Existing messages will not be removed.",
+    )
+    RPC_MESSAGE_CHANGED = RuleSpec(
+        "rpc-message-changed",
+        E,
+        "rpc",
+        "An RPC message's fields were removed, added, retyped or reordered.",
+        "Existing messages will not have their contents changed.",
+    )
+    RPC_MESSAGE_FIELD_RENAMED = RuleSpec(
+        "rpc-message-field-renamed",
+        # Same position, same type: the XDR encoding is unchanged.
+        W,
+        "rpc",
+        "An RPC message's field was renamed at the same position with the same type.",
+        "Existing messages will not have their contents changed.",
+    )
+    RPC_SOURCES_DISAGREE = RuleSpec(
+        "rpc-sources-disagree",
+        W,
+        "rpc",
+        "The release's systemtap tapset and wireshark plugin tell a procedure or program "
+        "differently.",
+        "Both files are generated from the same protocol definition.",
+    )
+    RPC_PROGRAM_ADDED = RuleSpec(
+        "rpc-program-added", INFO, "rpc", "A new RPC program.", "New messages may be added."
+    )
+    RPC_PROCEDURE_ADDED = RuleSpec(
+        "rpc-procedure-added",
+        INFO,
+        "rpc",
+        "A new RPC procedure.",
+        "The protocol will only ever have new messages added to it.",
+    )
+    RPC_MESSAGE_ADDED = RuleSpec(
+        "rpc-message-added",
+        INFO,
+        "rpc",
+        "A new RPC message.",
+        "The protocol will only ever have new messages added to it.",
+    )
 
     @property
     def id(self) -> str:
@@ -760,6 +832,21 @@ FOR_PACKAGER: dict[str, str] = {
     "driver-dropped": (
         "Connections to that hypervisor (its URI) fail; the page promises no driver forever."
     ),
+    # ---- RPC protocol
+    "rpc-program-removed": "Clients talking that program (their own or old libvirt) get no answer.",
+    "rpc-procedure-removed": "Clients calling the procedure get an error from the daemon.",
+    "rpc-procedure-renamed": (
+        "Old clients still reach the number; tools naming procedures (systemtap, wireshark) "
+        "show another name."
+    ),
+    "rpc-message-removed": "Clients sending or decoding the message fail.",
+    "rpc-message-changed": "Old clients encode or decode the message wrongly: calls fail.",
+    "rpc-message-field-renamed": "Nothing breaks on the wire; client code naming the field "
+    "no longer builds.",
+    "rpc-sources-disagree": "Tracing or dissecting shows wrong procedure names: review the build.",
+    "rpc-program-added": "Nothing breaks: a new program.",
+    "rpc-procedure-added": "Nothing breaks: a new procedure.",
+    "rpc-message-added": "Nothing breaks: a new message.",
 }
 
 
