@@ -260,6 +260,13 @@ class Image:
         except _Bad as exc:
             raise ElfReadError(self.path, exc.reason) from None
 
+    def offset(self, vaddr: int) -> int | None:
+        """The file offset holding the byte at ``vaddr``, None if unmapped or zero-filled."""
+        seg = self._segment(vaddr)
+        if seg is None or vaddr - seg[0] >= seg[3]:
+            return None
+        return seg[2] + vaddr - seg[0]
+
     def word(self, vaddr: int, size: int, signed: bool = False) -> int:
         """The ``size``-byte integer at ``vaddr`` in the file's byte order."""
         return int.from_bytes(self.read(vaddr, size), self._order, signed=signed)
