@@ -671,6 +671,17 @@ def test_real_history_bullseye_to_sid() -> None:
     assert ("rpc:remote", "domain_fd_associate") in added
     assert ("rpc:remote", "domain_announce_interface") in added
     assert len([x for x in added if x[0] == "rpc:remote"]) == 31
+    if ev["messages"] == "checked":  # the plugin reader is there
+        msgs = {f.symbol for f in r.findings if f.rule == "rpc-message-added"}
+        assert {
+            "remote_domain_fd_associate_args",
+            "qemu_domain_monitor_command_with_files_ret",
+        } <= msgs
+        # no message removed or changed its encoding in 7.0.0 -> 12.8.0
+        assert not [
+            f for f in r.findings if f.rule in ("rpc-message-removed", "rpc-message-changed")
+        ]
+        assert ev["new"]["messages"] > ev["old"]["messages"] > 600  # type: ignore[index,operator]
 
 
 @pytest.mark.real
@@ -684,3 +695,49 @@ def test_real_sid_to_bullseye_removes_procedures() -> None:
     (qemu,) = [f for f in weighed if f.library == "rpc:qemu" and f.rule == "rpc-procedure-removed"]
     assert qemu.symbol == "domain_monitor_command_with_files"
     assert qemu.severity is Severity.WARNING  # qemu is weak
+
+
+def _plugin_bytes(rf: ReleaseFiles) -> bytes:
+    (path,) = rp.plugin_paths(rf)
+    return rf.files[path]
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("old_suite", ["bookworm-backports", "trixie", "bookworm", "bullseye"])
+def test_real_migrate_resource_renamed_bandwidth(old_suite: str) -> None:
+    """12.8.0 renamed the migration messages' ``resource`` field ``bandwidth`` (same
+    position, still UINT64): wire-compatible, eight warnings on remote and nothing else of
+    the kind. The plugins' own strings are the oracle."""
+    pytest.importorskip(rp.PLUGIN_MODULE)
+    old, new = _release(old_suite), _release("sid")
+    r = check_rpc(old, new)
+    renamed = {
+        f.symbol or "": f for f in _weighed(r.findings) if f.rule == "rpc-message-field-renamed"
+    }
+    assert sorted(renamed) == [
+        "remote_domain_migrate_begin3_args",
+        "remote_domain_migrate_perform3_args",
+        "remote_domain_migrate_perform_args",
+        "remote_domain_migrate_prepare2_args",
+        "remote_domain_migrate_prepare3_args",
+        "remote_domain_migrate_prepare_args",
+        "remote_domain_migrate_prepare_tunnel3_args",
+        "remote_domain_migrate_prepare_tunnel_args",
+    ]
+    assert all(f.severity is Severity.WARNING for f in renamed.values())
+    assert "field resource (#6) renamed bandwidth" in (
+        renamed["remote_domain_migrate_perform_args"].message
+    )
+    assert not [f for f in r.findings if f.rule == "rpc-message-changed"]
+    fo, fn = facts(old), facts(new)
+    assert fo is not None and fn is not None
+    key = "message remote_domain_migrate_perform_args"
+    assert fo[key][5] == ["resource", "UINT64", "", ""]  # type: ignore[index]
+    assert fn[key][5] == ["bandwidth", "UINT64", "", ""]  # type: ignore[index]
+    for rf, name in ((old, b"resource"), (new, b"bandwidth")):
+        blob = _plugin_bytes(rf)
+        for msg in renamed:
+            assert b"libvirt.%s.%s\0" % (msg.encode(), name) in blob
+    # the tapset and the plugin of each release name the same procedures
+    assert r.evidence["old"]["tapset and plugin"] == "agree"  # type: ignore[index]
+    assert r.evidence["new"]["tapset and plugin"] == "agree"  # type: ignore[index]
