@@ -310,7 +310,11 @@ def _summary(f: SectionFacts | None) -> dict[str, object]:
     if f is None:
         return {}
     procs = _procedures(f)
-    out: dict[str, object] = {"sources": dict(_sources(f))}
+    src = _sources(f)
+    told = (["tapset"] if src.get("tapset") else []) + (
+        [f"{src['plugin']} plugin"] if src.get("plugin") else []
+    )
+    out: dict[str, object] = {"sources": " and ".join(told) or "none"}
     out["programs"] = {
         name: {"number": number, "procedures": sum(1 for k in procs if k[0] == name)}
         for name, number in sorted(_programs(f).items())
