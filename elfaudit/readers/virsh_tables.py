@@ -322,6 +322,7 @@ class _OptionLayout:
         self.completer_at = completer_at
         self.flags = "bits"
         self.types: dict[int, str] = {}
+        self.types_from = "aliases"
 
 
 def _option_layout(
@@ -380,7 +381,15 @@ def _option_types(
             alias_ok[t] = alias_ok.get(t, True) and named
     alias = max(used)
     if not alias_ok.get(alias):
-        raise _bad(path, f"option type {alias} (the largest in use) is not an alias type")
+        if any(alias_ok.values()):
+            raise _bad(path, f"option type {alias} (the largest in use) is not an alias type")
+        # No option is an alias: the enumeration that came with the flags layout in every
+        # release (bits: BOOL=0 .. ALIAS=5; booleans: NONE=0 .. ALIAS=5).
+        lay.types_from = "flags layout"
+        era = _TYPE_ORDERS[(False, True) if lay.flags == "bits" else (True, False)]
+        lay.types = dict(enumerate(era))
+        lay.types[len(era)] = "alias"
+        return
     has_none = 0 not in used
     below = alias - (1 if has_none else 0)
     order = _TYPE_ORDERS.get((has_none, below == 5)) if below in (4, 5) else None
@@ -510,6 +519,7 @@ def _read(data: bytes, path: str) -> VirshTables:
             "help": lay.help_at,
             "completer": lay.completer_at,
             "types": {str(v): k for v, k in sorted(lay.types.items())},
+            "types_from": lay.types_from,
         },
     }
     return VirshTables(path, tuple(commands), tuple(k for _, k, _ in groups), layout)
