@@ -271,6 +271,14 @@ class Image:
         """The ``size``-byte integer at ``vaddr`` in the file's byte order."""
         return int.from_bytes(self.read(vaddr, size), self._order, signed=signed)
 
+    def code(self) -> list[tuple[int, bytes]]:
+        """(address, bytes) of the file-backed part of each executable PT_LOAD segment."""
+        return [
+            (vaddr, self._data[off : off + filesz])
+            for vaddr, _, off, filesz, flags in self._loads
+            if flags & _PF_X and filesz
+        ]
+
     def executable(self, vaddr: int) -> bool:
         """True if ``vaddr`` lies in an executable PT_LOAD segment."""
         seg = self._segment(vaddr)
