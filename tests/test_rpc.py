@@ -274,6 +274,12 @@ def test_compare_fields() -> None:
     assert breaking == ["fields reordered from (dom, flags) to (flags, dom)"] and renames == []
     breaking, _ = compare_fields(_t("a:NONE::INT32"), _t("a:NONE::UINT32"))
     assert breaking == ["field a retyped from NONE of INT32 to NONE of UINT32"]
+    # what a field refers to counts only when both binaries tell it
+    assert compare_fields(_t("v:STRING"), _t("v:STRING:remote_typed_param_value")) == ([], [])
+    assert compare_fields(_t("m:NONE::INT8"), _t("m:NONE:char:INT8")) == ([], [])
+    breaking, _ = compare_fields(_t("v:NONE:remote_a"), _t("v:NONE:remote_b"))
+    assert breaking == ["field v retyped from NONE remote_a to NONE remote_b"]
+    assert compare_fields(_t("a:NONE:t"), _t("b:NONE")) == ([], ["field a (#1) renamed b"])
 
 
 def test_program_of_message() -> None:
@@ -660,17 +666,19 @@ def test_real_pairs(a: str, b: str) -> None:
 @pytest.mark.real
 def test_real_history_bullseye_to_sid() -> None:
     """7.0.0 -> 12.8.0: remote 425 -> 456 procedures (31 added), qemu gained
-    domain_monitor_command_with_files, admin gained two (private: counted only)."""
+    domain_monitor_command_with_files, admin gained two (private: counted only). sid moves,
+    so its side is held to at least that."""
     r = check_rpc(_release("bullseye"), _release("sid"))
     ev = r.evidence
     assert ev["old"]["programs"]["remote"]["procedures"] == 425  # type: ignore[index]
-    assert ev["new"]["programs"]["remote"]["procedures"] == 456  # type: ignore[index]
-    assert ev["churn"]["admin"] == {"procedures added": 2}  # type: ignore[index]
+    new_remote = ev["new"]["programs"]["remote"]["procedures"]  # type: ignore[index]
+    assert new_remote >= 456
+    assert ev["churn"]["admin"]["procedures added"] >= 2  # type: ignore[index]
     added = {(f.library, f.symbol) for f in r.findings if f.rule == "rpc-procedure-added"}
     assert ("rpc:qemu", "domain_monitor_command_with_files") in added
     assert ("rpc:remote", "domain_fd_associate") in added
     assert ("rpc:remote", "domain_announce_interface") in added
-    assert len([x for x in added if x[0] == "rpc:remote"]) == 31
+    assert len([x for x in added if x[0] == "rpc:remote"]) == new_remote - 425
     if ev["messages"] == "checked":  # the plugin reader is there
         msgs = {f.symbol for f in r.findings if f.rule == "rpc-message-added"}
         assert {
@@ -691,7 +699,7 @@ def test_real_sid_to_bullseye_removes_procedures() -> None:
     remote = {
         f.symbol for f in weighed if f.rule == "rpc-procedure-removed" and f.library == "rpc:remote"
     }
-    assert len(remote) == 31 and "domain_fd_associate" in remote
+    assert len(remote) >= 31 and "domain_fd_associate" in remote
     (qemu,) = [f for f in weighed if f.library == "rpc:qemu" and f.rule == "rpc-procedure-removed"]
     assert qemu.symbol == "domain_monitor_command_with_files"
     assert qemu.severity is Severity.WARNING  # qemu is weak

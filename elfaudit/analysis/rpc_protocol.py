@@ -250,12 +250,18 @@ def _type_text(t: tuple[str, str, str, str]) -> str:
     return text
 
 
+def _same_type(a: tuple[str, str, str, str], b: tuple[str, str, str, str]) -> bool:
+    """The same field type; what a field refers to and its element type count only when
+    both sides' binaries tell them (an empty one is unknown, not different)."""
+    return a[1] == b[1] and all(x == y or not x or not y for x, y in zip(a[2:], b[2:], strict=True))
+
+
 def compare_fields(
     old: Sequence[tuple[str, str, str, str]], new: Sequence[tuple[str, str, str, str]]
 ) -> tuple[list[str], list[str]]:
     """What changed in a message's fields: (breaking changes, renames), each a phrase.
 
-    A field at the same position with the same type (and what it refers to) but another name,
+    A field at the same position with the same type (:func:`_same_type`) but another name,
     neither name found on the other side, is renamed; otherwise fields are matched by name:
     removed, added, retyped (type, refers or element), and reordered when the fields both
     sides have are not in the same order."""
@@ -264,7 +270,7 @@ def compare_fields(
     renamed: dict[str, str] = {}
     for i in range(min(len(old), len(new))):
         o, n = old[i], new[i]
-        if o[0] != n[0] and o[1:] == n[1:] and o[0] not in new_names and n[0] not in old_names:
+        if o[0] != n[0] and _same_type(o, n) and o[0] not in new_names and n[0] not in old_names:
             renamed[o[0]] = n[0]
     renames = [
         f"field {o} (#{i + 1}) renamed {renamed[o]}"
@@ -280,7 +286,7 @@ def compare_fields(
         match = new_by.get(o[0])
         if match is None:
             breaking.append(f"field {o[0]} ({_type_text(o)}, #{i + 1}) removed")
-        elif match[1:] != o[1:]:
+        elif not _same_type(o, match):
             breaking.append(f"field {o[0]} retyped from {_type_text(o)} to {_type_text(match)}")
     for i, n in enumerate(new):
         if n[0] not in old_names and n[0] not in gone_new:
