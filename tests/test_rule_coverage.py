@@ -416,6 +416,27 @@ for _rule in (
     SCENARIOS[_rule] = _rpc
 
 
+# --------------------------------------------------------------------------- virsh
+
+
+def _virsh(_build_lib: BuildLib, tmp: Path) -> set[str]:
+    import test_virsh as tv
+
+    from elfaudit.analysis.virsh_commands import check_virsh
+
+    return _ids(weighed(list(check_virsh(*tv.virsh_pair(tmp)).findings), "libvirt"))
+
+
+for _rule in (
+    "virsh-command-removed",
+    "virsh-option-removed",
+    "virsh-option-changed",
+    "virsh-command-added",
+    "virsh-option-added",
+):
+    SCENARIOS[_rule] = _virsh
+
+
 # --------------------------------------------------------------------------- the tests
 
 
