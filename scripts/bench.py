@@ -12,7 +12,8 @@ temporary folder with ``elfaudit.readers.packages.find_libraries``.
 
 Groups (``--only``), in the order they run:
 
-  read       in-process ``elfaudit.readers.elf.read_library`` of NEW's libvirt.so.0
+  read       in-process ``elfaudit.readers.elf.read_library`` of NEW's libvirt.so.0, and
+             ``wireshark_plugin.read_plugin`` of the newest amd64 libvirt-wireshark plugin
   dump       ``elfaudit dump --format json`` vs ``nm -D --with-symbol-versions`` and
              ``readelf --dyn-syms -W -V`` (whole processes)
   compare    ``elfaudit compare OLD NEW`` vs ``abidiff OLD NEW``, and peak memory
@@ -102,6 +103,7 @@ HEAVY_MODULES = ("networkx", "tabulate", "matplotlib", "pdb")
 
 # Targets (seconds, bytes, ratios).
 TARGET_READ_S = 0.030
+TARGET_WIRESHARK_S = 0.200  # read_plugin of libvirt's wireshark plugin, in-process
 TARGET_DUMP_VS_NM = 5.0  # elfaudit dump may take at most 5x nm's time
 TARGET_ABIDIFF_SPEEDUP = 20.0
 TARGET_ABIPKGDIFF_SPEEDUP = 15.0
@@ -714,8 +716,60 @@ def group_read(ctx: Context) -> list[Row]:
             status=verdict(med <= TARGET_READ_S),
             note=f"{result['symbols']} exported symbols, {result['versions']} version nodes",
             raw={"times_s": times, "median_s": med, "min_s": low, "symbols": result["symbols"]},
-        )
+        ),
+        _wireshark_row(ctx),
     ]
+
+
+_WIRESHARK_PROBE = """
+import json, sys, time
+from elfaudit.readers.wireshark_plugin import read_plugin
+path, runs = sys.argv[1], int(sys.argv[2])
+data = open(path, "rb").read()
+proto = read_plugin(data, path)
+times = []
+for _ in range(runs):
+    t = time.perf_counter()
+    read_plugin(data, path)
+    times.append(time.perf_counter() - t)
+fields = sum(len(m.fields) for m in proto.messages.values())
+print(json.dumps({"times": times, "procedures": len(proto.procedures),
+                  "messages": len(proto.messages), "fields": fields}))
+"""
+
+
+def _wireshark_row(ctx: Context) -> Row:
+    """``read_plugin`` of the newest cached amd64 libvirt-wireshark plugin (sid's)."""
+    measurement = "read_plugin(wireshark libvirt.so) in-process"
+    try:
+        debs = [d for d in ctx.inputs.debs("libvirt-wireshark") if d.arch == "amd64"]
+        if not debs:
+            ctx.inputs.fetch("--suite", "sid", "--arch", "amd64", "--package", "libvirt-wireshark")
+            debs = [d for d in ctx.inputs.debs("libvirt-wireshark") if d.arch == "amd64"]
+        if not debs:
+            raise Skip("no amd64 libvirt-wireshark package in the cache")
+        deb = max(debs, key=lambda d: d.key)
+        if shutil.which("dpkg-deb") is None:
+            raise Skip("dpkg-deb is not installed")
+        tree = ctx.tmp / "wireshark" / deb.suite
+        tree.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["dpkg-deb", "-x", str(deb.path), str(tree)], check=True, timeout=300)
+        found = sorted(tree.glob("usr/lib/*/wireshark/plugins/*/epan/libvirt.so"))
+        if not found:
+            raise Skip(f"no wireshark plugin in {deb.path.name}")
+    except Skip as exc:
+        return Row("read", measurement, status="SKIP", note=str(exc))
+    result, med, low = in_fresh_interpreter(_WIRESHARK_PROBE, str(found[0]), str(ctx.runs(20, 3)))
+    return Row(
+        "read",
+        f"read_plugin(wireshark libvirt.so {deb.label()}) in-process",
+        elfaudit=fmt_med_min(med, low),
+        target=f"< {fmt_time(TARGET_WIRESHARK_S)}",
+        status=verdict(med < TARGET_WIRESHARK_S),
+        note=f"{result['procedures']} procedures, {result['messages']} messages, "
+        f"{result['fields']} fields",
+        raw={"times_s": result["times"], "median_s": med, "min_s": low},
+    )
 
 
 def group_dump(ctx: Context) -> list[Row]:
