@@ -749,3 +749,45 @@ def test_real_migrate_resource_renamed_bandwidth(old_suite: str) -> None:
     # the tapset and the plugin of each release name the same procedures
     assert r.evidence["old"]["tapset and plugin"] == "agree"  # type: ignore[index]
     assert r.evidence["new"]["tapset and plugin"] == "agree"  # type: ignore[index]
+
+
+def _other_arches() -> list[tuple[str, str]]:
+    import realdebs
+
+    root = realdebs.cache_dir() / "debs"
+    return [
+        (suite, d.name)
+        for suite in SUITES
+        for d in sorted((root / suite).glob("*"))
+        if d.name != "amd64" and list(d.glob("libvirt-wireshark_*.deb"))
+    ]
+
+
+@pytest.mark.real
+@pytest.mark.parametrize(("suite", "arch"), _other_arches() or [("sid", "s390x")])
+def test_real_protocol_is_the_same_on_every_architecture(suite: str, arch: str) -> None:
+    """The protocol does not depend on the architecture: each cached architecture's plugin
+    (32-bit, big-endian) tells amd64's procedures and messages, field for field (what a
+    field refers to may be known on one side only), and with its tapset the same facts."""
+    pytest.importorskip(rp.PLUGIN_MODULE)
+    import realdebs
+
+    d = realdebs.cache_dir() / "debs" / suite / arch
+    if not list(d.glob("libvirt-wireshark_*.deb")):
+        realdebs.SKIPPED.append(f"no libvirt-wireshark of {suite} {arch} in {d}")
+        pytest.skip(f"no libvirt-wireshark of {suite} {arch} in {d}")
+    ours = _cached(str(d))
+    amd = _release(suite)
+    mine, theirs = rp._plugin_of(ours), rp._plugin_of(amd)
+    assert mine is not None and theirs is not None
+    assert mine.programs == theirs.programs and mine.procedures == theirs.procedures
+    assert mine.messages is not None and theirs.messages is not None
+    assert sorted(mine.messages) == sorted(theirs.messages)
+    for name, msg in theirs.messages.items():
+        a = [(f.name, f.type, f.refers, f.element) for f in msg.fields]
+        b = [(f.name, f.type, f.refers, f.element) for f in mine.messages[name].fields]
+        assert compare_fields(a, b) == ([], []), name
+    fa, fo = facts(amd), facts(ours)
+    assert fa is not None and fo is not None
+    if fo["sources"]["tapset"]:  # type: ignore[index]
+        assert compare_facts(fa, fo, "amd64", arch).findings == ()
