@@ -360,8 +360,15 @@ def test_findings_of_each_kind(tmp_path: Path) -> None:
     assert {f.severity.value for f in res.findings if not f.rule.endswith("added")} == {"error"}
     ev = res.evidence["old"]
     assert isinstance(ev, dict)
-    assert ev["file"] == "/usr/bin/virsh" and ev["package"] == "libvirt-clients_9.0.0_amd64.deb"
-    assert ev["commands"] == 6 and ev["command_aliases"] == 1
+    assert ev == {
+        "file": "/usr/bin/virsh",
+        "package": "libvirt-clients_9.0.0_amd64.deb",
+        "commands": 6,
+        "command_aliases": 1,
+        "options": 15,
+    }
+    layout = res.evidence["layout"]
+    assert isinstance(layout, dict) and set(layout) == {"old", "new"}
 
 
 def test_check_equals_compare_of_facts_and_facts_round_trip(tmp_path: Path) -> None:
@@ -466,9 +473,9 @@ def test_man_page_commands_and_evidence(tmp_path: Path) -> None:
     assert man_page_commands(man, "m") == ["exit", "gone", "list", "quit", "start"]
     old = _rf("a", build_virsh(tmp_path, BASE, "bits"), man)
     res = check_virsh(old, old)
-    ev = res.evidence["old"]
-    assert isinstance(ev, dict)
-    assert ev["man_page"] == {
+    ev = res.evidence["man_page"]
+    assert isinstance(ev, dict) and set(ev) == {"old", "new"}
+    assert ev["old"] == {
         "file": "/usr/share/man/man1/virsh.1.gz",
         "package": "libvirt-clients_a_amd64.deb",
         "documented": 5,

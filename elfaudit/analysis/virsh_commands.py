@@ -129,12 +129,11 @@ def _commands(f: SectionFacts) -> dict[str, VirshCommand]:
     return out
 
 
-def _counts(cmds: Mapping[str, VirshCommand], f: SectionFacts) -> dict[str, object]:
+def _counts(cmds: Mapping[str, VirshCommand]) -> dict[str, object]:
     return {
         "commands": sum(1 for c in cmds.values() if c.alias_of is None),
         "command_aliases": sum(1 for c in cmds.values() if c.alias_of is not None),
         "options": sum(len(c.options) for c in cmds.values() if c.alias_of is None),
-        "layout": f.get("layout", {}),
     }
 
 
@@ -340,11 +339,13 @@ def compare_tables(
 def compare_facts(
     old: SectionFacts, new: SectionFacts, old_label: str = "OLD", new_label: str = "NEW"
 ) -> SectionResult:
-    """The section from two releases' facts: raw findings, counts and layouts as evidence."""
+    """The section from two releases' facts: raw findings; the counts of each side and the
+    table layouts detected (``layout``: ``old``, ``new``) as evidence."""
     o, n = _commands(old), _commands(new)
     evidence: dict[str, object] = {
-        "old": {"release": old_label, **_counts(o, old)},
-        "new": {"release": new_label, **_counts(n, new)},
+        "old": {"release": old_label, **_counts(o)},
+        "new": {"release": new_label, **_counts(n)},
+        "layout": {"old": old.get("layout", {}), "new": new.get("layout", {})},
     }
     return SectionResult(SECTION, SectionStatus.CHECKED, "", evidence, tuple(compare_tables(o, n)))
 
@@ -413,16 +414,18 @@ def check_virsh(old: ReleaseFiles, new: ReleaseFiles) -> SectionResult:
             {"old": _file_evidence(old), "new": _file_evidence(new)},
         )
     result = compare_facts(fo, fn, old.label, new.label)
-    evidence: dict[str, object] = {}
+    evidence: dict[str, object] = dict(result.evidence)
+    man_pages: dict[str, object] = {}
     for side, rf, f in (("old", old, fo), ("new", new, fn)):
-        base = result.evidence.get(side)
-        side_ev: dict[str, object] = {
+        cmds = _commands(f)
+        evidence[side] = {
             "file": f"/{VIRSH}",
             "package": rf.origin.get(VIRSH, rf.label),
-            **(dict(base) if isinstance(base, Mapping) else {}),
+            **_counts(cmds),
         }
-        man = _man_evidence(rf, _commands(f))
+        man = _man_evidence(rf, cmds)
         if man:
-            side_ev["man_page"] = man
-        evidence[side] = side_ev
+            man_pages[side] = man
+    if man_pages:
+        evidence["man_page"] = man_pages
     return SectionResult(result.section, result.status, result.reason, evidence, result.findings)
