@@ -440,7 +440,8 @@ def facts(rf: ReleaseFiles) -> dict[str, object] | None:
 
 
 def side_facts(side: _Side) -> dict[str, object]:
-    """The facts of a release's schemas, by name, as modelled (:func:`facts`).
+    """The facts of a release's schemas, by name, as modelled (:func:`facts`; values may be
+    shared between items: read-only).
 
     A subtree (an element path and every path below it, at least :data:`MIN_SHARED` of
     them) that a schema holds exactly as another one does (``domainsnapshot.rng`` holds
@@ -451,9 +452,19 @@ def side_facts(side: _Side) -> dict[str, object]:
     out: dict[str, object] = {}
     models = {name: model for name, (_, model) in side.items() if model is not None}
     donors: dict[bytes, tuple[str, str]] = {}
+    # The reader shares an ElementInfo between the schemas holding one subtree: each is
+    # encoded (and its text written for the signatures) once.
+    encoded: dict[int, tuple[ElementInfo, dict[str, object], bytes]] = {}
     for name in sorted(models, key=lambda n: (len(models[n].elements), n)):
-        elements = {p: _element_facts(info) for p, info in models[name].elements.items()}
-        sig, whole = _subtrees(elements)
+        elements: dict[str, dict[str, object]] = {}
+        texts: dict[str, bytes] = {}
+        for p, info in models[name].elements.items():
+            hit = encoded.get(id(info))
+            if hit is None:
+                ef = _element_facts(info)
+                hit = encoded[id(info)] = (info, ef, json.dumps(ef, sort_keys=True).encode())
+            elements[p], texts[p] = hit[1], hit[2]
+        sig, whole = _subtrees(texts)
         refs: set[str] = set()
         for epath in sorted(elements, key=lambda x: (x.count("/"), x)):
             if any(a in refs for a in _ancestors(epath)):
@@ -489,8 +500,8 @@ def _ancestors(path: str) -> list[str]:
     return ["/".join(parts[:i]) for i in range(1, len(parts))]
 
 
-def _subtrees(elements: Mapping[str, object]) -> tuple[dict[str, bytes], set[str]]:
-    """Each path's subtree signature (its facts and its children's, by name), and the paths
+def _subtrees(elements: Mapping[str, bytes]) -> tuple[dict[str, bytes], set[str]]:
+    """Each path's subtree signature (its facts' text and its children's, by name), and the paths
     whose subtree is whole (every path below it hangs from it path by path) and holds at
     least :data:`MIN_SHARED` paths."""
     kids: dict[str, list[str]] = {}
@@ -502,7 +513,7 @@ def _subtrees(elements: Mapping[str, object]) -> tuple[dict[str, bytes], set[str
     sig: dict[str, bytes] = {}
     size: dict[str, int] = {}
     for p in sorted(elements, key=lambda x: -x.count("/")):
-        h = hashlib.blake2b(json.dumps(elements[p], sort_keys=True).encode(), digest_size=20)
+        h = hashlib.blake2b(elements[p], digest_size=20)
         n = 1
         for c in sorted(kids.get(p, ())):
             h.update(b"\0" + c.rsplit("/", 1)[1].encode() + b"\0" + sig[c])
