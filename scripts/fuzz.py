@@ -58,7 +58,18 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-KINDS = ("elf", "script", "snapshot", "graph", "apixml", "deb", "symbols", "profile", "waivers")
+KINDS = (
+    "elf",
+    "script",
+    "snapshot",
+    "graph",
+    "apixml",
+    "deb",
+    "symbols",
+    "profile",
+    "waivers",
+    "wireshark",
+)
 OUTCOMES = ("ok", "refused", "crash", "hang", "memory")
 BAD = ("crash", "hang", "memory")
 
@@ -76,6 +87,36 @@ static void *resolve(void) { return (void *)impl; }
 int ifn(void) __attribute__((ifunc("resolve")));
 int newer(void) { return 6; }
 int private_helper(void) { return 7; }
+"""
+# libvirt's wireshark plugin in miniature: hf_register_info entries (a program, its
+# procedures, a message with a struct-typed member and an array), value_strings, and x86-64
+# code that loads the fields' hf variables and calls a member type's dissector.
+PLUGIN_C = r"""
+typedef struct { unsigned int value; const char *strptr; } value_string;
+typedef struct {
+    const char *name; const char *abbrev; int type; int display; const void *strings;
+    unsigned long long bitmask; const char *blurb;
+    int id; int parent; int ref_type; int same_name_prev_id; void *same_name_next;
+} header_field_info;
+typedef struct { int *p_id; header_field_info hfinfo; } hf_register_info;
+#define F(var, abbrev, type, strings) \
+    { &var, { abbrev, "libvirt." abbrev, type, 1, strings, 0, 0, -1, 0, 0, -1, 0 } }
+static const value_string program_strings[] = { { 0x20008086, "REMOTE" }, { 0, 0 } };
+static const value_string remote_procedure_strings[] = {
+    { 1, "CONNECT_OPEN" }, { 16, "DOMAIN_GET_INFO" }, { 0, 0 } };
+static int h[16];
+hf_register_info hf[] = {
+    F(h[0], "program", 7, program_strings), F(h[1], "serial", 7, 0),
+    F(h[2], "procedure", 15, remote_procedure_strings),
+    F(h[3], "remote_nonnull_domain.name", 26, 0), F(h[4], "remote_nonnull_domain", 0, 0),
+    F(h[5], "remote_x_args.dom", 0, 0), F(h[6], "remote_x_args.names.names", 26, 0),
+    F(h[7], "remote_x_args.names", 0, 0), F(h[8], "remote_x_args", 0, 0),
+};
+int plugin_want_major = 4, plugin_want_minor = 6;
+extern int use(int a, int b);
+static __attribute__((noinline)) int dissect_dom(int hf) { return use(h[4], hf) + use(h[3], 0); }
+static __attribute__((noinline)) int dissect_array(int hf, const char *name) { return hf + *name; }
+int dissect_x(void) { return dissect_dom(h[5]) + dissect_array(h[6], "remote_nonnull_string"); }
 """
 LIB_MAP = """LIBF_1.0 { global: base_fn; table; tls_counter; weak_fn; local: *; };
 LIBF_2.0 { global: ifn; } LIBF_1.0;
@@ -140,6 +181,12 @@ def build_seeds(work: Path) -> dict[str, list[bytes]]:
          f"-Wl,--version-script={work / 'libf.map'}", "-Wl,-soname,libf.so.1"],
         check=True,
     )  # fmt: skip
+    plugin = work / "libvirt.so"
+    (work / "plugin.c").write_text(PLUGIN_C)
+    subprocess.run(
+        ["gcc", "-shared", "-fPIC", "-O1", "-o", str(plugin), str(work / "plugin.c")], check=True
+    )
+    HOT[plugin.read_bytes()] = hot_ranges(plugin, _PLUGIN_SECTIONS)
     abi = read_library(lib)
     snapshot = json.dumps(dump_document([abi]), indent=1).encode()
     HOT[lib.read_bytes()] = hot_ranges(lib)
@@ -150,6 +197,7 @@ def build_seeds(work: Path) -> dict[str, list[bytes]]:
         "apixml": [API_XML.encode()],
         "waivers": [json.dumps(WAIVERS, indent=1).encode()],
         "profile": [(ROOT / "elfaudit/data/profiles/libvirt.json").read_bytes()],
+        "wireshark": [plugin.read_bytes()],
     }
     shared = ROOT.parent / "shared" / "data"
     if shared.is_dir():
@@ -199,15 +247,19 @@ def build_seeds(work: Path) -> dict[str, list[bytes]]:
 HOT: dict[bytes, list[tuple[int, int]]] = {}
 _HOT_SECTIONS = (".dynsym", ".dynstr", ".gnu.version", ".gnu.version_d", ".gnu.version_r",
                  ".dynamic", ".gnu.hash", ".hash")  # fmt: skip
+# the wireshark plugin reader's: relocations, the tables they fix up, the strings, the code
+_PLUGIN_SECTIONS = (".rela.dyn", ".data", ".data.rel.ro", ".rodata", ".dynamic", ".dynsym",
+                    ".dynstr", ".eh_frame_hdr", ".text")  # fmt: skip
 
 
-def hot_ranges(path: Path) -> list[tuple[int, int]]:
-    """The file ranges of the sections the ELF reader decodes, per ``readelf -SW``."""
+def hot_ranges(path: Path, sections: tuple[str, ...] = _HOT_SECTIONS) -> list[tuple[int, int]]:
+    """The file ranges of ``sections`` (by default those the ELF reader decodes), per
+    ``readelf -SW``."""
     out = [(0, 64)]  # the ELF header
     listing = subprocess.run(["readelf", "-SW", str(path)], capture_output=True, text=True)
     for line in listing.stdout.splitlines():
         parts = line.replace("[ ", "[").split()
-        if len(parts) > 5 and parts[1] in _HOT_SECTIONS:
+        if len(parts) > 5 and parts[1] in sections:
             off, size = int(parts[4], 16), int(parts[5], 16)
             out.append((off, off + max(size, 1)))
     return out
@@ -304,6 +356,7 @@ MUTATORS: dict[str, Callable[[bytes, random.Random], bytes]] = {
     "symbols": mutate_text,
     "profile": mutate_json,
     "waivers": mutate_json,
+    "wireshark": mutate_bytes,
 }
 
 
@@ -371,6 +424,13 @@ def _read_waivers(path: str) -> object:
     return load_waivers(path)
 
 
+def _read_wireshark(path: str) -> object:
+    from elfaudit.readers.wireshark_plugin import read_plugin
+
+    with open(path, "rb") as f:
+        return read_plugin(f.read(), path)
+
+
 READERS: dict[str, Callable[[str], object]] = {
     "elf": _read_elf,
     "script": _read_script,
@@ -381,6 +441,7 @@ READERS: dict[str, Callable[[str], object]] = {
     "symbols": _read_symbols,
     "profile": _read_profile,
     "waivers": _read_waivers,
+    "wireshark": _read_wireshark,
 }
 SUFFIX = {"deb": ".deb", "profile": ".json", "waivers": ".json", "snapshot": ".json"}
 
