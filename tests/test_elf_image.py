@@ -457,3 +457,21 @@ def test_flipped_bytes_never_escape(built: dict[str, Path]) -> None:
             im.sections()
         except ElfReadError as exc:
             assert "\n" not in str(exc)
+
+
+def test_offset_and_code(built: dict[str, Path]) -> None:
+    path = built["lib64.so"]
+    data = path.read_bytes()
+    im = _image(path)
+    rodata, size = im.sections()[".rodata"]
+    at = im.offset(rodata)
+    assert at is not None and data[at : at + size] == im.read(rodata, size)
+    bss = im.sections()[".bss"][0]
+    assert im.offset(bss) is None  # zero-filled: no file bytes
+    assert im.offset(1 << 40) is None
+    text, text_size = im.sections()[".text"]
+    code = im.code()
+    assert code and all(im.executable(base) for base, _ in code)
+    assert any(base <= text and text + text_size <= base + len(blob) for base, blob in code)
+    get = im.symbol("get")
+    assert get is not None and any(base <= get < base + len(blob) for base, blob in code)
