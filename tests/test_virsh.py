@@ -751,3 +751,40 @@ def test_real_old_virsh_takes_the_bare_words_new_refuses(
         _skip(f"bookworm's virsh has no test driver here: {done.stderr.strip()[:200]}")
     assert done.returncode == 0, done.stderr
     assert "<target dev='vdb' bus='virtio'/>" in done.stdout
+
+
+@pytest.mark.real
+def test_real_old_virsh_already_demanded_checkpointname(
+    bookworm_virsh: tuple[Path, dict[str, str]],
+) -> None:
+    """Why libvirt's shipped waiver covers ``checkpoint-* --checkpointname`` became
+    required: 9.0.0's handler refused the command without it (the table said optional)."""
+    virsh, env = bookworm_virsh
+    for cmd in ("delete", "dumpxml", "edit", "info", "parent"):
+        done = subprocess.run(
+            [str(virsh), "-c", "test:///default", f"checkpoint-{cmd}", "test"],
+            env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 1
+        assert "error: --checkpointname is required" in done.stderr, (cmd, done.stderr)
+
+
+@pytest.mark.real
+def test_real_checkpointname_findings_are_waived_by_libvirts_profile() -> None:
+    from elfaudit.commands.waiving import WaiverOptions, weigh_findings
+    from elfaudit.policy.profiles import builtin
+
+    res = check_virsh(_release("bookworm"), _release("trixie"))
+    prof = builtin("libvirt")
+    applied, stale = weigh_findings(res.findings, prof, [prof], WaiverOptions())
+    waived = sorted(f.symbol or "" for f in applied if f.waived is not None)
+    assert waived == [
+        f"checkpoint-{c} --checkpointname" for c in ("delete", "dumpxml", "edit", "info", "parent")
+    ]
+    active = {f.symbol for f in applied if f.waived is None and f.severity.value == "error"}
+    assert active == {
+        "attach-disk --targetbus",
+        "blkdeviotune --total-bytes-sec",
+        "migrate --disks-uri",
+    }
+    assert stale == ()
