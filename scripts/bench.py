@@ -104,6 +104,7 @@ HEAVY_MODULES = ("networkx", "tabulate", "matplotlib", "pdb")
 # Targets (seconds, bytes, ratios).
 TARGET_READ_S = 0.030
 TARGET_WIRESHARK_S = 0.200  # read_plugin of libvirt's wireshark plugin, in-process
+TARGET_VIRSH_S = 0.200  # read_virsh: virsh's command and option tables, in-process
 TARGET_DUMP_VS_NM = 5.0  # elfaudit dump may take at most 5x nm's time
 TARGET_ABIDIFF_SPEEDUP = 20.0
 TARGET_ABIPKGDIFF_SPEEDUP = 15.0
@@ -718,6 +719,7 @@ def group_read(ctx: Context) -> list[Row]:
             raw={"times_s": times, "median_s": med, "min_s": low, "symbols": result["symbols"]},
         ),
         _wireshark_row(ctx),
+        _virsh_row(ctx),
     ]
 
 
@@ -768,6 +770,48 @@ def _wireshark_row(ctx: Context) -> Row:
         status=verdict(med < TARGET_WIRESHARK_S),
         note=f"{result['procedures']} procedures, {result['messages']} messages, "
         f"{result['fields']} fields",
+        raw={"times_s": result["times"], "median_s": med, "min_s": low},
+    )
+
+
+_VIRSH_PROBE = """
+import json, sys, time
+from elfaudit.readers.release_files import read_release
+from elfaudit.readers.virsh_tables import read_virsh
+path, runs = sys.argv[1], int(sys.argv[2])
+data = read_release(path).files.files["usr/bin/virsh"]
+tables = read_virsh(data, path)
+times = []
+for _ in range(runs):
+    t = time.perf_counter()
+    read_virsh(data, path)
+    times.append(time.perf_counter() - t)
+print(json.dumps({"times": times, "commands": len(tables.commands),
+                  "options": tables.option_count}))
+"""
+
+
+def _virsh_row(ctx: Context) -> Row:
+    """``read_virsh`` of the newest cached amd64 libvirt-clients (sid's virsh)."""
+    measurement = "read_virsh(/usr/bin/virsh) in-process"
+    try:
+        debs = [d for d in ctx.inputs.debs("libvirt-clients") if d.arch == "amd64"]
+        if not debs:
+            ctx.inputs.fetch("--suite", "sid", "--arch", "amd64", "--package", "libvirt-clients")
+            debs = [d for d in ctx.inputs.debs("libvirt-clients") if d.arch == "amd64"]
+        if not debs:
+            raise Skip("no amd64 libvirt-clients package in the cache")
+    except Skip as exc:
+        return Row("read", measurement, status="SKIP", note=str(exc))
+    deb = max(debs, key=lambda d: d.key)
+    result, med, low = in_fresh_interpreter(_VIRSH_PROBE, str(deb.path), str(ctx.runs(20, 3)))
+    return Row(
+        "read",
+        f"read_virsh(/usr/bin/virsh {deb.label()}) in-process",
+        elfaudit=fmt_med_min(med, low),
+        target=f"< {fmt_time(TARGET_VIRSH_S)}",
+        status=verdict(med < TARGET_VIRSH_S),
+        note=f"{result['commands']} commands, {result['options']} options",
         raw={"times_s": result["times"], "median_s": med, "min_s": low},
     )
 
