@@ -475,3 +475,40 @@ def test_offset_and_code(built: dict[str, Path]) -> None:
     assert any(base <= text and text + text_size <= base + len(blob) for base, blob in code)
     get = im.symbol("get")
     assert get is not None and any(base <= get < base + len(blob) for base, blob in code)
+
+
+# --------------------------------------------------------------------------- real libraries
+
+REAL_ARCHES = ("amd64", "i386", "arm64", "armhf", "ppc64el", "s390x", "riscv64")
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("arch", REAL_ARCHES)
+def test_real_libvirt_relocations_match_readelf(arch: str) -> None:
+    """Every dynamic relocation readelf lists in sid's libvirt.so.0 of each architecture
+    (RELA and REL, both byte orders): RELATIVE slots read as their addend (REL: the stored
+    word), absolute and GLOB_DAT slots against defined symbols as value + addend."""
+    import realdebs
+
+    if shutil.which("readelf") is None:
+        pytest.skip("readelf is not installed")
+    path = realdebs.libraries("sid", arch)["libvirt.so.0"]
+    im = _image(path)
+    relocs = _readelf_relocs(path)
+    assert len(relocs) > 1000
+    assert all(im.relocated(off) for off in relocs)
+    tls = ("TLS", "DTP", "TPOFF", "TPREL", "TP_REL")  # not pointers: not in reloc_slots
+    pointers = {off for off, (rtype, _, _) in relocs.items() if not any(t in rtype for t in tls)}
+    assert pointers <= set(im.reloc_slots())
+    mask = (1 << im.bits) - 1
+    relative = 0
+    for off, (rtype, sym, addend) in relocs.items():
+        if rtype.endswith("_RELATIVE"):
+            want = addend if addend is not None else im.word(off, im.pointer_size)
+            assert im.pointer(off) == want & mask, (arch, hex(off), rtype)
+            relative += 1
+        elif sym and addend is not None and rtype.endswith(("_GLOB_DAT", "_64", "ABS64")):
+            value = im.symbol(sym)
+            if value is not None:
+                assert im.pointer(off) == (value + addend) & mask, (arch, hex(off), rtype)
+    assert relative > 1000
