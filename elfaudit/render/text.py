@@ -194,7 +194,7 @@ def _findings_table(findings: Sequence[Finding], *, waived: bool, width: int) ->
         if waived:
             row.append(f.waived)
         rows.append(row)
-    wrap = {4} | ({len(headers) - 1} if waived else set())
+    wrap = {2, 4} | ({len(headers) - 1} if waived else set())
     return table(headers, rows, wrap=frozenset(wrap), width=width)
 
 
