@@ -246,10 +246,10 @@ def test_config_facts_judge_as_the_files() -> None:
     new = _conf_rel("new", 'str_entry "a" | str_entry "b"', '#a = "y"\nb = "2"\n')
     fo, fn = config_files.facts(old), config_files.facts(new)
     assert fo is not None and fn is not None and _json(fo) == fo
-    assert fo["file etc/libvirt/t.conf"] == {
-        "parameters": ["a", "b"],
-        "active": {},
-        "package": "old.deb",
+    assert fo["file etc/libvirt/t.conf"] == {"parameters": ["a", "b"], "active": {}}
+    assert fo["packages"] == {
+        "etc/libvirt/t.conf": "old.deb",
+        "usr/share/augeas/lenses/test.aug": "old.deb",
     }
     want = config_files.check_config_files(old, new)
     got = config_files.compare_facts(_json(fo), _json(fn), "old", "new")  # type: ignore[arg-type]
@@ -418,6 +418,7 @@ def _real(suite: str) -> tuple[ReleaseFiles, dict[str, dict[str, object] | None]
         for name, f in facts.items():
             assert f is not None, f"{suite} ships nothing for {name}"
             assert _json(f) == f
+            facts[name] = _json(f)  # type: ignore[assignment]  # as a graph gives them back
         _cache[suite] = rf, facts
     return _cache[suite]
 

@@ -122,11 +122,12 @@ def facts(rf: ReleaseFiles) -> dict[str, object] | None:
     """The ``configfiles`` facts of a release (None: no lens and no configuration file).
 
     ``"lens <path>"``: ``module``, ``includes``, ``excludes``, ``patterns`` (lists, in the
-    lens's order), ``parameters`` (name -> ``[kind, form...]``), ``package``;
-    ``"file <path>"``: ``parameters`` (the names it mentions, in order), ``active`` (name ->
-    ``[line, value]`` of those it sets), ``package``. The values of commented-out parameters
-    and their lines are left out (nothing is judged on them), so an edit of a comment
-    changes no item. InputError on a bad lens or file."""
+    lens's order), ``parameters`` (name -> ``[kind, form...]``); ``"file <path>"``:
+    ``parameters`` (the names it mentions, in order), ``active`` (name -> ``[line, value]``
+    of those it sets); ``"packages"``: path -> the package it came from (one item, as the
+    package names carry the release). The values of commented-out parameters and their
+    lines are left out (nothing is judged on them), so an edit of a comment changes no item.
+    InputError on a bad lens or file."""
     side = _side(rf)
     return None if side.empty else _facts_of(side)
 
@@ -140,14 +141,13 @@ def _facts_of(side: _Side) -> dict[str, object]:
             "excludes": list(lens.excludes),
             "patterns": list(lens.patterns),
             "parameters": {n: [p.kind, *p.forms] for n, p in sorted(lens.parameters.items())},
-            "package": side.packages.get(path),
         }
     for path, conf in side.confs.items():
         out[f"file {path}"] = {
             "parameters": list(conf.parameters),
             "active": {p.name: [p.line, p.value] for p in conf.active},
-            "package": side.packages.get(path),
         }
+    out["packages"] = {p: k for p, k in sorted(side.packages.items()) if k is not None}
     return out
 
 
@@ -162,10 +162,11 @@ def _side_of(facts: SectionFacts | None, label: str) -> _Side:
         try:
             if not isinstance(value, Mapping):
                 raise TypeError(key)
-            package = value.get("package")
-            if package is not None and not isinstance(package, str):
-                raise TypeError(key)
-            if kind == "lens":
+            if key == "packages":
+                if not all(isinstance(v, str) for v in value.values()):
+                    raise TypeError(key)
+                packages.update({str(p): v for p, v in value.items()})
+            elif kind == "lens":
                 params = {
                     str(n): LensParameter(str(n), str(k[0]), tuple(str(f) for f in k[1:]))
                     for n, k in value["parameters"].items()
@@ -194,7 +195,6 @@ def _side_of(facts: SectionFacts | None, label: str) -> _Side:
                 raise TypeError(key)
         except (KeyError, TypeError, ValueError, IndexError, AttributeError):
             raise InputError(f"{label} (configfiles facts)", f"bad item {key[:80]!r}") from None
-        packages[path] = package
     return _Side(label, lenses, confs, packages)
 
 
