@@ -788,3 +788,31 @@ def test_real_checkpointname_findings_are_waived_by_libvirts_profile() -> None:
         "migrate --disks-uri",
     }
     assert stale == ()
+
+
+ARCHES = ("i386", "armhf", "arm64", "ppc64el", "s390x")
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("suite", ["bookworm", "sid"])
+def test_real_every_architecture_reads_as_amd64(suite: str) -> None:
+    """32- and 64-bit, little- and big-endian, .rodata in or out of the code segment: the
+    same release's virsh has the same facts on every architecture (only the layout, the
+    strides and offsets of 4-byte pointers, differs)."""
+    from elfaudit.readers.release_files import read_release
+
+    ref = facts(_release(suite))
+    assert ref is not None
+    ref_layout = ref.pop("layout")
+    got = realdebs.fetch_arches(suite, ARCHES, package="libvirt-clients")
+    for arch in ARCHES:
+        deb = got[arch]
+        if deb is None:
+            realdebs.skip_unavailable(suite, arch, package="libvirt-clients")
+        f = facts(read_release(str(deb)).files)
+        assert f is not None
+        layout = f.pop("layout")
+        assert f == ref, arch
+        assert isinstance(layout, dict) and isinstance(ref_layout, dict)
+        assert layout["pointer_size"] == (4 if arch in ("i386", "armhf") else 8)
+        assert layout["option"]["types"] == ref_layout["option"]["types"]

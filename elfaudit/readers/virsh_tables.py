@@ -51,6 +51,7 @@ the file; every walk is bounded by the table limits below and by the bytes mappe
 
 from __future__ import annotations
 
+import bisect
 import re
 import struct
 from collections.abc import Callable, Sequence
@@ -70,6 +71,7 @@ MAX_STRIDE_WORDS = 16
 _COMMAND = re.compile(r"[a-z][a-z0-9_-]*\Z")
 _OPTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 _PAGE = 4096
+_CODE_SECTIONS = frozenset({".init", ".fini", ".plt", ".plt.got", ".plt.sec", ".iplt"})
 
 _R, _Z, _N = "R", "Z", "N"  # a slot: relocated pointer, zero, plain non-zero value
 
@@ -90,6 +92,23 @@ class _Memory:
         self._pages: dict[int, bytes | None] = {}
         self._pointers: dict[int, int] = {}
         self._strings: dict[int, str | None] = {}
+        # Code: the code sections when the section headers name them (arm64, s390x,
+        # ppc64el and armhf map .rodata in the executable segment beside .text), else the
+        # executable segments.
+        self._code = sorted(
+            (addr, addr + size)
+            for name, (addr, size) in image.sections().items()
+            if (name.startswith(".text") or name in _CODE_SECTIONS)
+            and size
+            and image.executable(addr)
+        )
+        self._code_starts = [lo for lo, _ in self._code]
+
+    def is_code(self, addr: int) -> bool:
+        if not self._code:
+            return self.image.executable(addr)
+        i = bisect.bisect_right(self._code_starts, addr) - 1
+        return i >= 0 and addr < self._code[i][1]
 
     def read(self, addr: int, size: int) -> bytes | None:
         """``size`` bytes at ``addr``, None when not all mapped."""
@@ -132,7 +151,9 @@ class _Memory:
     def string(self, addr: int) -> str | None:
         if addr in self._strings:
             return self._strings[addr]
-        got = None if self.image.executable(addr) else self.image.cstring(addr, 1024)
+        got = None if self.is_code(addr) else self.image.cstring(addr, 1024)
+        if got is not None and "\\x" in got:
+            got = None  # not UTF-8 text (cstring shows such bytes as \xNN)
         self._strings[addr] = got
         return got
 
@@ -229,7 +250,7 @@ def _groups(mem: _Memory, path: str) -> tuple[int, list[tuple[str, str, int]]]:
         if not _is_group_name(name) or not _is_command(keyword):
             continue
         table = mem.pointer(a + 2 * psize)
-        if mem.image.executable(table) or table not in rel:
+        if mem.is_code(table) or table not in rel:
             continue
         first = mem.target_string(table)
         if first is None or not _is_command(first):
@@ -276,12 +297,12 @@ def _command_fields(
             continue
         targets = [mem.pointer(e + k) for e, kd in zip(entries, kinds, strict=True) if kd == _R]
         role: str | None = None
-        if all(mem.image.executable(t) for t in targets):
-            role = "handler"
-        elif all(mem.string(t) in names for t in targets):
+        if all(mem.string(t) in names for t in targets):
             role = "alias"
         elif all(_looks_like_options(mem, t) for t in targets):
             role = "opts"
+        elif all(mem.is_code(t) for t in targets):
+            role = "handler"
         if role is not None and fields[role] is None:
             fields[role] = k
     if fields["handler"] is None or fields["opts"] is None:
@@ -337,7 +358,7 @@ def _option_layout(
         if _R not in kinds:
             continue
         targets = [mem.pointer(e + k) for e, kd in zip(every, kinds, strict=True) if kd == _R]
-        if all(mem.image.executable(t) for t in targets):
+        if all(mem.is_code(t) for t in targets):
             completer_at = completer_at if completer_at is not None else k
         elif help_at is None and all(mem.string(t) is not None for t in targets):
             help_at = k
