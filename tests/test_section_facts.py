@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -497,3 +499,68 @@ def test_real_api_descriptions_judge_as_the_xml() -> None:
             assert compare_api(*rebuilt) == compare_api(o, n), (a, b, name)
             compared += 1
     assert compared == len(SUITES) ** 2 * 4
+
+
+# --------------------------------------------------------------------------- hostile facts
+
+_ODD: list[object] = [None, 0, -1, 10**30, "", "x", [], {}, [1], ["a"], {"a": 1}, True, 1.5]
+
+
+def _mutate(rnd: random.Random, o: object) -> object:
+    """``o`` with one member dropped, renamed or replaced by an odd JSON value."""
+    if isinstance(o, dict) and o and rnd.random() < 0.7:
+        out = dict(o)
+        k = rnd.choice(sorted(out))
+        r = rnd.random()
+        if r < 0.2:
+            del out[k]
+        elif r < 0.4:
+            out[k + rnd.choice([" x", "", "/y"])] = out[k]
+        else:
+            out[k] = _mutate(rnd, out[k])
+        return out
+    if isinstance(o, list) and o and rnd.random() < 0.7:
+        items = list(o)
+        i = rnd.randrange(len(items))
+        if rnd.random() < 0.3:
+            del items[i]
+        else:
+            items[i] = _mutate(rnd, items[i])
+        return items
+    return json.loads(json.dumps(rnd.choice(_ODD)))
+
+
+def test_mutated_facts_are_a_verdict_or_one_line() -> None:
+    """Facts a corrupt graph could hold: a verdict or an InputError, never a traceback."""
+    rnd = random.Random(13)
+    sf = schemas.facts(_schema_rel("a", domain_rng=_domain(), snapshot_rng=_snapshot()))
+    cf = config_files.facts(_conf_rel("a", 'str_entry "a" | int_entry "b"', '#a = "x"\nb = 1\n'))
+    d = parse_api(API, "libvirt-api.xml")
+    ef = {"virErrorNumber VIR_ERR_OK": "0", "virErrorDomain VIR_FROM_A": "1"}
+    df = {"libvirt_driver_qemu.so": ["usr/lib/libvirt/connection-driver/libvirt_driver_qemu.so"]}
+    assert sf is not None and cf is not None
+    cases: list[tuple[dict[str, object], Callable[[Any], object]]] = [
+        (dict(sf), lambda f: (schemas.compare_facts(f, sf), schemas.compare_facts(sf, f))),
+        (
+            dict(cf),
+            lambda f: (config_files.compare_facts(f, cf), config_files.compare_facts(cf, f)),
+        ),
+        (description_facts(d), lambda f: compare_api(description_from_facts("libvirt", f), d)),
+        (dict(ef), lambda f: api_errors.compare_error_facts(f, ef)),
+        (dict(df), lambda f: api_errors.compare_driver_facts(f, df)),
+    ]
+    for base, judge in cases:
+        outcomes = {"verdict": 0, "error": 0}
+        for _ in range(300):
+            f: object = base
+            for _ in range(rnd.randint(1, 3)):
+                f = _mutate(rnd, f)
+            if not isinstance(f, dict):
+                continue
+            try:
+                judge(f)
+                outcomes["verdict"] += 1
+            except InputError as e:
+                assert "\n" not in str(e) and "facts" in str(e)
+                outcomes["error"] += 1
+        assert outcomes["verdict"] and outcomes["error"], outcomes
