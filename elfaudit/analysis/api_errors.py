@@ -12,6 +12,10 @@ whose number changed (``api-error-code-renumbered``; the ``*_LAST`` sentinels su
 ``hvdrivers``: the page promises no driver forever, so the connection-driver modules
 (``usr/lib/*/libvirt/connection-driver/libvirt_driver_*.so``) added and dropped are info
 findings (``driver-added``, ``driver-dropped``) of a ``no-promise`` section.
+
+Facts (issue 13): :func:`error_facts` / :func:`compare_error_facts` (``apierrors``) and
+:func:`driver_facts` / :func:`compare_driver_facts` (``hvdrivers``) judge from what the
+release graph keeps, with the findings of :func:`check_api_errors` and :func:`check_drivers`.
 """
 
 from __future__ import annotations

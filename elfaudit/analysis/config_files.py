@@ -15,6 +15,9 @@ commented out. So, from OLD and NEW's ``etc/libvirt/**.conf`` and
 
 Findings name the file (``etc/libvirt/qemu.conf``) as the library and the parameter as the
 symbol. Raw findings: the command weighs them.
+
+Facts (issue 13): :func:`facts` gives what the section judges of a release as JSON items,
+:func:`compare_facts` the verdict of :func:`check_config_files` from two releases' facts.
 """
 
 from __future__ import annotations

@@ -31,6 +31,11 @@ data types accept; the model's :func:`~elfaudit.readers.relaxng.example_document
 grammar gives none) checked with lxml's RELAX NG validator against both releases' schemas;
 when it validates against OLD and not NEW it is quoted in the finding's message, and every
 removal's document and verdict are in the section's evidence (``documents``).
+
+Facts (what the release graph keeps, issue 13): :func:`facts` gives a release's schema
+models as JSON items (see the comment above it), :func:`compare_facts` judges two releases
+from them with the same :class:`_Judge`; its findings are :func:`check_schemas`' less the
+quoted documents (:func:`without_evidence`), which only the grammar can generate.
 """
 
 from __future__ import annotations
