@@ -816,3 +816,21 @@ def test_real_every_architecture_reads_as_amd64(suite: str) -> None:
         assert isinstance(layout, dict) and isinstance(ref_layout, dict)
         assert layout["pointer_size"] == (4 if arch in ("i386", "armhf") else 8)
         assert layout["option"]["types"] == ref_layout["option"]["types"]
+
+
+def test_a_corrupt_group_entry_is_not_silently_skipped(tmp_path: Path) -> None:
+    """A group entry whose keyword is no longer a name splits the group table: the run after
+    it must not be taken for the table (its commands would look removed)."""
+    cmds = [
+        Cmd("start", "dom", (DOMAIN, Opt("d", "alias", alias_of="domain"))),
+        Cmd("net-list", "net", (Opt("all", "bool"),)),
+        Cmd("help", "virsh", (Opt("command", "string", positional=True),)),
+    ]
+    good = build_virsh(tmp_path, cmds, "bools")
+    assert [c.name for c in read_virsh(good, "v").commands] == ["start", "net-list", "help"]
+    with pytest.raises(InputError) as info:
+        read_virsh(_patch(good, b"\0dom\0", b"\0DOM\0"), "v")
+    assert re.search(
+        r"command group table: the entry at 0x[0-9a-f]+ is corrupt$", info.value.reason
+    )
+    _one_line(info.value, "v")

@@ -276,7 +276,23 @@ def _groups(mem: _Memory, path: str) -> tuple[int, list[tuple[str, str, int]]]:
         raise _bad(path, "no command group table (cmdGroups) found")
     if tied:
         raise _bad(path, f"two command group tables of {best[0]} groups: ambiguous")
+    before = best[2][0] - best[1]
+    if _group_like(mem, before) >= 2:
+        raise _bad(path, f"command group table: the entry at {before:#x} is corrupt")
     return best[1], [found[a] for a in best[2]]
+
+
+def _group_like(mem: _Memory, a: int) -> int:
+    """How many of a group entry's three fields the slots at ``a`` hold (a corrupt entry
+    splits the table: the run found starts after it)."""
+    psize = mem.psize
+    name, keyword = mem.target_string(a), mem.target_string(a + psize)
+    table = mem.pointer(a + 2 * psize) if a + 2 * psize in mem.relocated else None
+    return (
+        (name is not None and _is_group_name(name))
+        + (keyword is not None and _is_command(keyword))
+        + (table is not None and not mem.is_code(table) and table in mem.relocated)
+    )
 
 
 # --------------------------------------------------------------------------- commands
