@@ -540,8 +540,11 @@ class Image:
             view = view[: size - size % step]
             out = []
             for f in struct.iter_unpack(fmt, view):
-                # (r_type, r_type2, r_type3): REL32 composed with R_MIPS_64 is the usual one
-                rtype = f[5] if f[4] in (0, 18) and f[3] == 0 else -1
+                # (r_type, r_type2, r_type3): REL32 composed with R_MIPS_64 is the usual one;
+                # another composition keeps all three (type | type2 << 8 | type3 << 16),
+                # which no kind table lists: "unsupported relocation type N"
+                simple = f[4] in (0, 18) and f[3] == 0
+                rtype = f[5] if simple else f[5] | f[4] << 8 | f[3] << 16
                 out.append((f[0], f[1], rtype, f[6] if rela else 0))
             return out
         if self.bits == 64:
