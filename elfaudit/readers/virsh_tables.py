@@ -13,16 +13,19 @@ number; the layout is detected from the data and checked on every entry:
 
 * the group table: the longest run of entries (stride a multiple of the pointer size, at
   least three pointers) of a relocated pointer to a group name, one to a lowercase keyword
-  and one to a table whose first slot points to a command name, ended by an all-zero entry;
+  and one to a table whose first slot points to a command name, ended by an all-zero entry
+  (an entry just before the run that holds two of those three is a corrupt one: an error);
 * a stride (command tables, option tables): the smallest multiple of the pointer size for
   which *every* table walks as entries whose first slot is a relocated pointer to a valid
   name, ended by an all-zero entry holding no relocation, and in which each pointer-size
   offset is either a pointer (relocated or NULL) in every entry or a plain value in every
   entry;
-* the command fields: the pointer offset whose targets are all code (the handler), the one
-  whose targets are all names of commands (``alias``), the one whose targets are all option
-  tables (a pointer to an option name followed by a plain value: ``opts``), and the first
-  plain offset that holds non-zero values (``flags``);
+* the command fields: the pointer offset whose targets are all names of commands
+  (``alias``), the one whose targets are all option tables (a pointer to an option name
+  followed by a plain value: ``opts``), the one whose targets are all code (the handler;
+  code is the code sections the section headers name, ``.text``, ``.plt``..., else the
+  executable segments: arm64, armhf, ppc64el and s390x map ``.rodata`` in the executable
+  segment too), and the first plain offset that holds non-zero values (``flags``);
 * the option fields: ``name`` first, the option type a 32-bit value right after it, its
   flags in the bytes up to ``help`` (the first pointer offset after the name whose targets
   are all strings): one word of ``VSH_OFLAG_*`` bits (``REQ`` 1, ``EMPTY_OK`` 2,
