@@ -221,6 +221,14 @@ def test_shipped_profiles_state_api_classes_as_data() -> None:
         "libvirt-qemu": NodeClass.WEAK,
         "libvirt-lxc": NodeClass.WEAK,
         **hypervisor_schemas,  # XML schema extensions in hypervisor namespaces (xmlschema)
+        # RPC programs (rpcproto): remote is public (unnamed), the hypervisors' weak, the
+        # other daemons' private
+        "rpc:qemu": NodeClass.WEAK,
+        "rpc:lxc": NodeClass.WEAK,
+        **{
+            f"rpc:{p}": NodeClass.PRIVATE
+            for p in ("admin", "keepalive", "lock_space", "lxc_monitor")
+        },
     }
     assert GENERIC.apis == () and GENERIC.severities == ()
     # every catalogue rule has a full table
