@@ -60,6 +60,13 @@ from typing import TypeVar
 
 from elfaudit.base.errors import InputError
 from elfaudit.model.abi import LibraryABI
+from elfaudit.model.guarantees import (
+    LIBRARIES,
+    ReleaseFiles,
+    SectionFacts,
+    SectionResult,
+    SectionStatus,
+)
 from elfaudit.model.report import Finding
 from elfaudit.model.script import Location
 from elfaudit.policy.rules import Rule
@@ -545,3 +552,86 @@ def check_api_against_library(api: ApiDescription, abi: LibraryABI) -> list[Find
             hidden=not s.default,
         )
     return _sorted(ctx.out)
+
+
+# --------------------------------------------------------------------------- facts
+
+
+def _api_facts(rf: ReleaseFiles, section: str) -> dict[str, object] | None:
+    """The API descriptions of the section's libraries in one release as facts:
+    ``"<api name> <item>"`` -> :func:`~elfaudit.readers.api_xml.description_facts`'s
+    value; None when the release ships none of them."""
+    from elfaudit.readers.api_xml import description_facts, is_api_description, load_api
+
+    out: dict[str, object] = {}
+    for path, data in rf.files.items():
+        if not is_api_description(path):
+            continue
+        d = load_api(data, f"{rf.origin.get(path, rf.label)}:/{path}")
+        if d.library in LIBRARIES[section]:
+            out.update((f"{d.name} {k}", v) for k, v in description_facts(d).items())
+    return {k: out[k] for k in sorted(out)} or None
+
+
+def public_api_facts(rf: ReleaseFiles) -> dict[str, object] | None:
+    """``publicAPI``'s facts: ``libvirt-api.xml`` and ``libvirt-admin-api.xml``."""
+    return _api_facts(rf, "publicAPI")
+
+
+def hv_api_facts(rf: ReleaseFiles) -> dict[str, object] | None:
+    """``hvAPI``'s facts: ``libvirt-qemu-api.xml`` and ``libvirt-lxc-api.xml``."""
+    return _api_facts(rf, "hvAPI")
+
+
+def _descriptions(facts: SectionFacts, label: str) -> dict[str, ApiDescription]:
+    from elfaudit.readers.api_xml import description_from_facts
+
+    by_name: dict[str, dict[str, object]] = {}
+    for key, value in facts.items():
+        name, _, item = key.partition(" ")
+        if not item:
+            raise InputError(f"{label} (API description facts)", f"bad item {key[:80]!r}")
+        by_name.setdefault(name, {})[item] = value
+    try:
+        return {
+            name: description_from_facts(name, items) for name, items in sorted(by_name.items())
+        }
+    except InputError as exc:
+        raise InputError(f"{label} (API description facts)", exc.reason) from None
+
+
+def _compare_api_facts(
+    section: str, old: SectionFacts, new: SectionFacts, old_label: str, new_label: str
+) -> SectionResult:
+    o, n = _descriptions(old, old_label), _descriptions(new, new_label)
+    findings: list[Finding] = []
+    for name, d in n.items():
+        if name in o:
+            findings.extend(compare_api(o[name], d))
+    findings.extend(
+        Rule.API_FUNCTION_REMOVED.finding(d.library, None, f"the API description {name} is gone")
+        for name, d in o.items()
+        if name not in n
+    )
+    evidence = {
+        side: {
+            name: {"functions": len(d.functions), "enums": len(d.enums)} for name, d in v.items()
+        }
+        for side, v in (("old", o), ("new", n))
+    }
+    return SectionResult(section, SectionStatus.CHECKED, "", evidence, tuple(findings))
+
+
+def compare_public_api_facts(
+    old: SectionFacts, new: SectionFacts, old_label: str = "OLD", new_label: str = "NEW"
+) -> SectionResult:
+    """``publicAPI``'s API descriptions, OLD's facts to NEW's, as :func:`compare_api`
+    judges them (NEW's description against NEW's libraries needs the build, not history)."""
+    return _compare_api_facts("publicAPI", old, new, old_label, new_label)
+
+
+def compare_hv_api_facts(
+    old: SectionFacts, new: SectionFacts, old_label: str = "OLD", new_label: str = "NEW"
+) -> SectionResult:
+    """``hvAPI``'s, likewise."""
+    return _compare_api_facts("hvAPI", old, new, old_label, new_label)

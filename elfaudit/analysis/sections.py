@@ -21,8 +21,8 @@ CompareFacts = Callable[[SectionFacts, SectionFacts, str, str], SectionResult]
 
 #: section -> (module, facts function, compare function), in the page's order.
 CHECKERS: dict[str, tuple[str, str, str]] = {
-    "publicAPI": ("elfaudit.analysis.api_checks", "public_api_facts", "compare_api_facts"),
-    "hvAPI": ("elfaudit.analysis.api_checks", "hv_api_facts", "compare_api_facts"),
+    "publicAPI": ("elfaudit.analysis.api_checks", "public_api_facts", "compare_public_api_facts"),
+    "hvAPI": ("elfaudit.analysis.api_checks", "hv_api_facts", "compare_hv_api_facts"),
     "apierrors": ("elfaudit.analysis.api_errors", "error_facts", "compare_error_facts"),
     "xmlschema": ("elfaudit.analysis.schemas", "facts", "compare_facts"),
     "configfiles": ("elfaudit.analysis.config_files", "facts", "compare_facts"),
@@ -51,11 +51,7 @@ def release_facts(rf: ReleaseFiles) -> dict[str, SectionFacts]:
     Bad input raises :class:`~elfaudit.base.errors.InputError` naming the file."""
     out: dict[str, SectionFacts] = {}
     for section in CHECKERS:
-        try:  # TEMPORARY (lead): until every section's facts land; removed before submit
-            fn = facts_function(section)
-        except (ImportError, AttributeError):
-            continue
-        facts = fn(rf)
+        facts = facts_function(section)(rf)
         if facts is not None:
             out[section] = facts
     return out

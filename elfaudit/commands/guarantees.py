@@ -34,7 +34,13 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from elfaudit.commands.waiving import WaiverOptions, weigh_findings
-from elfaudit.model.guarantees import SECTIONS, ReleaseFiles, SectionResult, SectionStatus
+from elfaudit.model.guarantees import (
+    LIBRARIES,
+    SECTIONS,
+    ReleaseFiles,
+    SectionResult,
+    SectionStatus,
+)
 from elfaudit.model.report import Finding, PrivateSummary, Report
 from elfaudit.policy.profiles import Profile, profile_for
 from elfaudit.policy.weigh import Profiles
@@ -44,11 +50,6 @@ if TYPE_CHECKING:
     from elfaudit.readers.api_xml import ApiDescription
     from elfaudit.readers.release_files import Release
 
-#: SONAMEs judged per section, and the API descriptions (``<api name=...>``) beside them.
-LIBRARIES = {
-    "publicAPI": ("libvirt.so.0", "libvirt-admin.so.0"),
-    "hvAPI": ("libvirt-qemu.so.0", "libvirt-lxc.so.0"),
-}
 SECTION_OF_LIBRARY = {soname: sec for sec, names in LIBRARIES.items() for soname in names}
 #: The profile the sections other than the libraries' are weighed by.
 PAGE_PROFILE_SONAME = "libvirt.so.0"

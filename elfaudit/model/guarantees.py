@@ -29,6 +29,12 @@ SECTIONS = (
     "virsh",
 )
 
+#: SONAMEs judged per library section (their API descriptions, ``<api name=...>``, beside).
+LIBRARIES = {
+    "publicAPI": ("libvirt.so.0", "libvirt-admin.so.0"),
+    "hvAPI": ("libvirt-qemu.so.0", "libvirt-lxc.so.0"),
+}
+
 
 class SectionStatus(str, Enum):
     CHECKED = "checked"
