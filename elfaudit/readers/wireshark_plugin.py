@@ -34,15 +34,16 @@ not guessed. The codes are cross-checked on fields whose type packet-libvirt.c f
 What the tables do not tell: what a structure- or union-typed member refers to (its field
 is ``FT_NONE``) and an array's element type name; the code does. :func:`_refers` reads it
 there on x86-64 (rip-relative loads of the fields' ``hf_`` variables, the ``lea`` of the
-element type name passed to ``dissect_xdr_array``, direct calls) and AArch64 (``adrp`` +
-``add`` section-anchor addresses followed through the registers, ``ldr w``, ``bl``), with
-the function starts of the ``.eh_frame_hdr`` table. On Debian's amd64 plugins 3.4 to 4.6
-it finds all but two or three of ~480 such members (``remote_typed_param.value``, whose
-union dissector the compiler inlined in place of its field variable, and a ``char``
-array whose name string it merged), the same answers in all five builds; on arm64 ~95 %
-of them, never an answer that differs from amd64's. Elsewhere (i386, armhf, ppc64el,
-s390x..., or no ``.eh_frame_hdr``) ``RpcField.refers`` stays empty: their addressing
-(GOT-relative, TOC-relative, ``larl``) is not decoded. ``RpcField.element`` is the
+element type name passed to ``dissect_xdr_array``, direct calls), AArch64 (``adrp`` +
+``add`` section-anchor addresses followed through the registers, ``ldr w``, ``bl``) and
+s390x (``lgfrl``/``larl``/``brasl``: relative-long addresses), with the function starts
+of the ``.eh_frame_hdr`` table. On Debian's amd64 plugins 3.4 to 4.6 it finds all but two
+or three of ~480 such members (``remote_typed_param.value``, whose union dissector the
+compiler inlined in place of its field variable, and a ``char`` array whose name string it
+merged), the same answers in all five builds; on s390x ~98 % and on arm64 ~95 % of them,
+never an answer that differs from amd64's. Elsewhere (i386, armhf, ppc64el..., or no
+``.eh_frame_hdr``) ``RpcField.refers`` stays empty: their addressing (GOT-relative,
+literal pools, TOC-relative) is not decoded. ``RpcField.element`` is the
 element's field type, from the ``t.m.m`` entry, on every machine. Every structure and
 union with members is a message (protocol types such as ``remote_nonnull_domain``
 included); packet-libvirt.c's fixed fields (a type's entry before its members,
@@ -410,6 +411,7 @@ def _a64_class(top: int) -> int:
     return 0
 
 
+_PENDING = 4096  # forward branch targets remembered at once (bounded memory)
 _A64_CLASS = bytes(_a64_class(t) for t in range(256))
 
 
@@ -492,7 +494,7 @@ def _events_aarch64(
                     for r in caller_saved:
                         regs.pop(r, None)
                 else:
-                    if target > pc and regs:
+                    if target > pc and regs and len(pending) < _PENDING:
                         pending.setdefault(target, dict(regs))
                     dead = True
             elif c == 6:
@@ -507,7 +509,7 @@ def _events_aarch64(
                 else:
                     imm, bits = (insn >> 5) & 0x3FFF, 14
                 imm -= (imm & (1 << (bits - 1))) << 1
-                if imm > 0:
+                if imm > 0 and len(pending) < _PENDING:
                     pending.setdefault(pc + 4 * imm, dict(regs))
             elif c == 7:
                 if insn & 0x00400000:  # L: a load writes Rt (and Rt2 of a pair)
@@ -518,14 +520,51 @@ def _events_aarch64(
     return events
 
 
-_SCANNERS = {_EM_X86_64: _events_x86_64, _EM_AARCH64: _events_aarch64}
-_WINDOWS = {_EM_X86_64: 48, _EM_AARCH64: 64}
+_S390_RIL = re.compile(rb"(?=[\xc0\xc4])")  # relative-long instructions (RIL), 6 bytes
+
+
+def _events_s390x(
+    im: Image, ids: dict[int, str], start_set: set[int], starts: list[int]
+) -> list[Event]:
+    """s390x: its relative-long instructions name addresses outright (pc + 2 * imm32):
+    ``lrl``/``lgfrl``/``llgfrl`` load an hf variable, ``larl`` an address (a string, a
+    function), ``brasl``/``brcl`` call or jump."""
+    events: list[Event] = []
+    for base, blob in im.code():
+        limit = len(blob) - 6
+        for m in _S390_RIL.finditer(blob):
+            at = m.start()
+            if at > limit:
+                break
+            if at & 1:
+                continue  # instructions are halfword-aligned
+            op, low = blob[at], blob[at + 1] & 0xF
+            target = base + at + 2 * int.from_bytes(blob[at + 2 : at + 6], "big", signed=True)
+            if op == 0xC4:
+                if low in (0xC, 0xD, 0xE) and target in ids:  # lgfrl, lrl, llgfrl
+                    events.append((base + at, _ID, target))
+            elif low == 0:  # larl
+                if target in ids:
+                    continue
+                events.append((base + at, _FN if target in start_set else _STR, target))
+            elif low in (4, 5) and target in start_set:  # brcl, brasl
+                events.append((base + at, _FN, target))
+    return events
+
+
+_EM_S390 = 22
+_SCANNERS = {
+    _EM_X86_64: _events_x86_64,
+    _EM_AARCH64: _events_aarch64,
+    _EM_S390: _events_s390x,
+}
+_WINDOWS = {_EM_X86_64: 48, _EM_AARCH64: 64, _EM_S390: 64}
 
 
 def _refers(im: Image, ids: dict[int, str], compound: set[str]) -> dict[str, str]:
     """What structure-, union- or array-typed members refer to, from the code that dissects
-    them; x86-64 and AArch64 (empty elsewhere). abbrev -> type name, for the ``FT_NONE``
-    fields in ``compound``.
+    them; x86-64, AArch64 and s390x (empty elsewhere). abbrev -> type name, for the
+    ``FT_NONE`` fields in ``compound``.
 
     * an array member ``t.m``: the element type name passed to ``dissect_xdr_array`` (a
       address of an identifier string computed within :data:`_WINDOWS` bytes of the load
@@ -552,6 +591,10 @@ def _refers(im: Image, ids: dict[int, str], compound: set[str]) -> dict[str, str
     def top(abbrev: str) -> str:
         return abbrev.split(".")[1]
 
+    # the types the plugin dissects member by member (packet-libvirt.c's own fields such as
+    # libvirt.stream are none: a function loading one first dissects no protocol type)
+    types = {parts[1] for parts in (a.split(".") for a in ids.values()) if len(parts) > 2}
+
     def function_end(address: int) -> int:
         i = bisect.bisect_right(starts, address)
         return starts[i] if i < len(starts) else address + 4096
@@ -572,6 +615,8 @@ def _refers(im: Image, ids: dict[int, str], compound: set[str]) -> dict[str, str
             _, kind, target = events[i]
             if kind == _ID:
                 found = top(ids[target])
+                if found not in types:
+                    found = ""
                 break
             if kind == _FN and depth < 3 and target != function:
                 found = classify(target, depth + 1)
@@ -614,7 +659,7 @@ def _refers(im: Image, ids: dict[int, str], compound: set[str]) -> dict[str, str
             _, kind, target = events[i]
             if kind == _ID:
                 other = ids[target].split(".")
-                if len(other) == 2 and other[1] != owner:
+                if len(other) == 2 and other[1] != owner and other[1] in types:
                     out[abbrev] = other[1]  # the member type's own field: its dissector inlined
                 break  # another field's variable: nothing dissected for this one
             if kind == _FN:
