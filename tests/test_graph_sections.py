@@ -13,7 +13,7 @@ from elfaudit.base.errors import GraphError
 from elfaudit.graph import sections as judge
 from elfaudit.graph.dag import ReleaseGraph
 from elfaudit.graph.records import FORMAT_VERSION, FORMAT_VERSION_SECTIONS
-from elfaudit.model.guarantees import SectionStatus
+from elfaudit.model.guarantees import SECTIONS, SectionStatus
 from elfaudit.model.report import Severity
 
 # apierrors facts: "<enumeration> <name>" -> its number (text), as libvirt-api.xml gives it
@@ -177,3 +177,64 @@ def test_facts_a_checker_cannot_read_are_a_corrupt_graph(tmp_path: Path) -> None
         judge.judge_sections(g, {"apierrors": A}, "2.0", ["1.0"], ["1.0"])
     text = str(err.value)
     assert "\n" not in text and "apierrors facts of 1.0" in text and str(g.path) in text
+
+
+# --------------------------------------------------------------------------- real package sets
+
+
+@pytest.fixture(scope="module")
+def real_graph(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """bullseye's (7.0.0) and bookworm's (9.0.0) whole package sets recorded, as
+    ``graph record DIR`` does; and sid's set, to judge."""
+    import realdebs
+
+    from elfaudit.commands.graph import record_release
+
+    old, mid, new = (realdebs.full_set(s) for s in ("bullseye", "bookworm", "sid"))
+    path = str(tmp_path_factory.mktemp("graph") / "g.json")
+    first = record_release([str(old)], release="7.0.0", parents=None, graph_path=path)
+    second = record_release([str(mid)], release="9.0.0", parents=None, graph_path=path)
+    assert first.sections == second.sections
+    assert set(first.sections) == set(SECTIONS)
+    assert second.parents == ("7.0.0",)
+    return path, new
+
+
+@pytest.mark.real
+def test_real_sid_judged_against_every_ancestor(real_graph: tuple[str, Path]) -> None:
+    """sid's package set against 9.0.0 and 7.0.0: 7.0.0 -> 9.0.0 dropped the smartcard's
+    <alias> from domain.rng; sid lacks it too, so only the comparison with 7.0.0 (not with
+    the parent) sees it, and the finding names the release that shipped it."""
+    from elfaudit.commands.graph import run_graph_check
+
+    path, new = real_graph
+    report = run_graph_check([str(new)], release="12.8.0", parents=None, graph_path=path)
+    by = {s.section: s for s in report.guarantees}
+    assert set(by) == set(SECTIONS)
+    for s in by.values():
+        assert s.evidence["compared_with"][0] == "9.0.0", s.section
+    assert by["hvdrivers"].status is SectionStatus.NO_PROMISE
+    assert all(by[s].status is SectionStatus.CHECKED for s in SECTIONS if s != "hvdrivers")
+    alias = [
+        f
+        for f in by["xmlschema"].findings
+        if f.rule == "schema-element-removed" and f.symbol == "domain/devices/smartcard/alias"
+    ]
+    assert len(alias) == 1 and alias[0].message.endswith("(shipped in 7.0.0)")
+    assert alias[0].severity is Severity.ERROR
+    # Every section's findings are the report's too (weighed once, waivers applied).
+    assert all(f.weighed for f in report.findings)
+    in_report = set(report.findings)
+    assert all(f in in_report for s in report.guarantees for f in s.findings)
+
+
+@pytest.mark.real
+def test_real_gate_of_a_package_set(real_graph: tuple[str, Path]) -> None:
+    """``gate`` of a directory of packages: the libraries and every section, one report."""
+    from elfaudit.commands.gate import run_gate
+
+    path, new = real_graph
+    report = run_gate([str(new)], [], release="12.8.0", parents=None, graph_path=path)
+    assert {s.section for s in report.guarantees} == set(SECTIONS)
+    assert "libvirt.so.0" in report.libraries
+    assert any(f.rule == "schema-element-removed" for f in report.findings)
