@@ -834,3 +834,23 @@ def test_a_corrupt_group_entry_is_not_silently_skipped(tmp_path: Path) -> None:
         r"command group table: the entry at 0x[0-9a-f]+ is corrupt$", info.value.reason
     )
     _one_line(info.value, "v")
+
+
+def test_facts_the_checker_cannot_read_are_one_line(tmp_path: Path) -> None:
+    """What a corrupt release graph may hold: an InputError (the judge makes it a
+    GraphError naming the graph file), never a traceback."""
+    f = facts(_rf("a", build_virsh(tmp_path, BASE, "bits")))
+    assert f is not None
+    for key, bad in (
+        ("command start", "x"),
+        ("command start", {"group": "domain", "options": [["domain", "string"]]}),
+        ("command start", {"group": "domain", "options": [["d", "weird", 0, None, 0, None]]}),
+        ("command start", {"group": "domain", "options": [["d", "bool", 1, "1", False, None]]}),
+        ("command start", {"group": 3, "options": []}),
+    ):
+        with pytest.raises(InputError) as info:
+            compare_facts(f, {**f, key: bad})
+        assert info.value.message.startswith("virsh facts: item 'command start': ")
+        assert "\n" not in info.value.message
+    res = compare_facts(f, None, "9.0.0", "10.0.0")
+    assert res.status is SectionStatus.NOT_CHECKED and res.reason == "no /usr/bin/virsh in 10.0.0"

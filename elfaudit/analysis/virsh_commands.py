@@ -28,13 +28,12 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Mapping, Sequence
-from typing import cast
+from collections.abc import Mapping
 
 from elfaudit.base.errors import InputError
 from elfaudit.model.guarantees import ReleaseFiles, SectionFacts, SectionResult, SectionStatus
 from elfaudit.model.report import Finding
-from elfaudit.model.virsh import VirshCommand, VirshOption, VirshTables
+from elfaudit.model.virsh import KINDS, VirshCommand, VirshOption, VirshTables
 from elfaudit.policy.rules import Rule
 from elfaudit.readers.virsh_tables import read_virsh
 
@@ -98,33 +97,50 @@ def facts(rf: ReleaseFiles) -> dict[str, object] | None:
     return tables_facts(read_virsh(data, _virsh_origin(rf)))
 
 
+def _bad_facts(key: str, problem: str) -> InputError:
+    return InputError("virsh facts", f"item {key!r}: {problem}")
+
+
+def _option_of(key: str, row: object) -> VirshOption:
+    if not isinstance(row, list | tuple) or len(row) != 6:
+        raise _bad_facts(
+            key,
+            f"an option is not [name, kind, required, positional, empty_ok, alias_of]: {row!r:.80}",
+        )
+    name, kind, required, positional, empty_ok, alias_of = row
+    if not isinstance(name, str) or kind not in KINDS:
+        raise _bad_facts(key, f"an option has no name or an unknown kind: {row!r:.80}")
+    if not isinstance(required, bool) or not isinstance(empty_ok, bool):
+        raise _bad_facts(key, f"option {name}: required and empty_ok must be true or false")
+    if positional is not None and (not isinstance(positional, int) or isinstance(positional, bool)):
+        raise _bad_facts(key, f"option {name}: positional must be a number or null")
+    if alias_of is not None and not isinstance(alias_of, str):
+        raise _bad_facts(key, f"option {name}: alias_of must be a string or null")
+    return VirshOption(name, kind, required, positional, empty_ok, alias_of)
+
+
 def _commands(f: SectionFacts) -> dict[str, VirshCommand]:
-    """Facts back to commands (by name)."""
+    """Facts back to commands (by name); facts that are not what :func:`tables_facts`
+    writes raise :class:`InputError` (a corrupt release graph)."""
     out: dict[str, VirshCommand] = {}
     for key, value in f.items():
-        if not key.startswith("command ") or not isinstance(value, Mapping):
+        if not key.startswith("command "):
             continue
+        if not isinstance(value, Mapping):
+            raise _bad_facts(key, "not an object")
+        rows = value.get("options", [])
+        if not isinstance(rows, list | tuple):
+            raise _bad_facts(key, "options is not a list")
+        alias, group = value.get("alias_of"), value.get("group", "")
+        if (alias is not None and not isinstance(alias, str)) or not isinstance(group, str):
+            raise _bad_facts(key, "group and alias_of must be strings")
         name = key[len("command ") :]
-        opts = []
-        for row in cast(Sequence[Sequence[object]], value.get("options", [])):
-            oname, kind, required, positional, empty_ok, alias_of = row
-            opts.append(
-                VirshOption(
-                    str(oname),
-                    str(kind),
-                    bool(required),
-                    positional if isinstance(positional, int) else None,
-                    bool(empty_ok),
-                    alias_of if isinstance(alias_of, str) else None,
-                )
-            )
-        alias = value.get("alias_of")
         out[name] = VirshCommand(
             name,
-            str(value.get("group", "")),
-            tuple(opts),
-            alias if isinstance(alias, str) else None,
-            bool(value.get("hidden", False)),
+            group,
+            tuple(_option_of(key, row) for row in rows),
+            alias,
+            value.get("hidden", False) is True,
         )
     return out
 
@@ -337,10 +353,19 @@ def compare_tables(
 
 
 def compare_facts(
-    old: SectionFacts, new: SectionFacts, old_label: str = "OLD", new_label: str = "NEW"
+    old: SectionFacts | None,
+    new: SectionFacts | None,
+    old_label: str = "OLD",
+    new_label: str = "NEW",
 ) -> SectionResult:
     """The section from two releases' facts: raw findings; the counts of each side and the
-    table layouts detected (``layout``: ``old``, ``new``) as evidence."""
+    table layouts detected (``layout``: ``old``, ``new``) as evidence. A side without facts
+    (no virsh) is ``not-checked``."""
+    if old is None or new is None:
+        missing = " or ".join(lb for lb, f in ((old_label, old), (new_label, new)) if f is None)
+        return SectionResult(
+            SECTION, SectionStatus.NOT_CHECKED, f"no /{VIRSH} in {missing}", {"old": {}, "new": {}}
+        )
     o, n = _commands(old), _commands(new)
     evidence: dict[str, object] = {
         "old": {"release": old_label, **_counts(o)},
