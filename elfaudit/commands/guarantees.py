@@ -268,10 +268,6 @@ def _not_yet(
     return SectionResult(section, SectionStatus.NOT_CHECKED, reason, evidence)
 
 
-def _is_virsh(path: str) -> bool:
-    return path == "usr/bin/virsh" or path.startswith("usr/share/man/man1/virsh.1")
-
-
 # --------------------------------------------------------------------------- the command
 
 
