@@ -271,6 +271,10 @@ class Image:
         """The ``size``-byte integer at ``vaddr`` in the file's byte order."""
         return int.from_bytes(self.read(vaddr, size), self._order, signed=signed)
 
+    def dynamic(self, tag: int) -> int | None:
+        """The value of the first ``PT_DYNAMIC`` entry with ``tag`` (``DT_PLTGOT`` is 3)."""
+        return self._dyn.get(tag)
+
     def code(self) -> list[tuple[int, bytes]]:
         """(address, bytes) of the file-backed part of each executable PT_LOAD segment."""
         return [

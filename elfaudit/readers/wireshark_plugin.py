@@ -36,14 +36,15 @@ is ``FT_NONE``) and an array's element type name; the code does. :func:`_refers`
 there on x86-64 (rip-relative loads of the fields' ``hf_`` variables, the ``lea`` of the
 element type name passed to ``dissect_xdr_array``, direct calls), AArch64 (``adrp`` +
 ``add`` section-anchor addresses followed through the registers, ``ldr w``, ``bl``) and
-s390x (``lgfrl``/``larl``/``brasl``: relative-long addresses), with the function starts
-of the ``.eh_frame_hdr`` table. On Debian's amd64 plugins 3.4 to 4.6 it finds all but two
+s390x (``lgfrl``/``larl``/``brasl``: relative-long addresses) and i386 (``%ebx``-relative
+``mov``/``push``/``lea`` from ``_GLOBAL_OFFSET_TABLE_``, ``DT_PLTGOT``), with the function
+starts of the ``.eh_frame_hdr`` table. On Debian's amd64 plugins 3.4 to 4.6 it finds all but two
 or three of ~480 such members (``remote_typed_param.value``, whose union dissector the
 compiler inlined in place of its field variable, and a ``char`` array whose name string it
-merged), the same answers in all five builds; on s390x ~98 % and on arm64 ~95 % of them,
-never an answer that differs from amd64's. Elsewhere (i386, armhf, ppc64el..., or no
-``.eh_frame_hdr``) ``RpcField.refers`` stays empty: their addressing (GOT-relative,
-literal pools, TOC-relative) is not decoded. ``RpcField.element`` is the
+merged), the same answers in all five builds; on s390x and i386 ~98 % and on arm64 ~95 %
+of them, never an answer that differs from amd64's. Elsewhere (armhf, ppc64el..., or no
+``.eh_frame_hdr``) ``RpcField.refers`` stays empty: their addressing (Thumb-2 literal
+pools, TOC-relative) is not decoded. ``RpcField.element`` is the
 element's field type, from the ``t.m.m`` entry, on every machine. Every structure and
 union with members is a message (protocol types such as ``remote_nonnull_domain``
 included); packet-libvirt.c's fixed fields (a type's entry before its members,
@@ -520,6 +521,45 @@ def _events_aarch64(
     return events
 
 
+# i386 PIC: mov/lea/push disp32(%ebx), %ebx holding _GLOBAL_OFFSET_TABLE_ (DT_PLTGOT)
+_GOT_REF = re.compile(rb"[\x8b\x8d\xff][\x83\x8b\x93\x9b\xa3\xab\xb3\xbb]")
+_DT_PLTGOT = 3
+
+
+def _events_i386(
+    im: Image, ids: dict[int, str], start_set: set[int], starts: list[int]
+) -> list[Event]:
+    """i386: ``%ebx``-relative (GOT-relative) loads, pushes and ``lea`` of the PIC code,
+    and direct ``call``/``jmp``."""
+    got = im.dynamic(_DT_PLTGOT)
+    if got is None:
+        return []
+    events: list[Event] = []
+    for base, blob in im.code():
+        limit = len(blob) - 4
+        for m in _GOT_REF.finditer(blob):
+            at = m.end()
+            if at > limit:
+                break
+            op = blob[m.start()]
+            if op == 0xFF and blob[m.start() + 1] != 0xB3:
+                continue  # ff /6 is push; the other ff forms call and jump
+            target = (got + int.from_bytes(blob[at : at + 4], "little", signed=True)) & 0xFFFFFFFF
+            if target in ids:
+                if op != 0x8D:
+                    events.append((base + m.start(), _ID, target))
+            elif op == 0x8D:
+                events.append((base + m.start(), _FN if target in start_set else _STR, target))
+        for m in _BRANCH.finditer(blob):
+            at = m.end()
+            if at > limit:
+                break
+            target = base + at + 4 + int.from_bytes(blob[at : at + 4], "little", signed=True)
+            if target in start_set:
+                events.append((base + m.start(), _FN, target))
+    return events
+
+
 _S390_RIL = re.compile(rb"(?=[\xc0\xc4])")  # relative-long instructions (RIL), 6 bytes
 
 
@@ -553,17 +593,19 @@ def _events_s390x(
 
 
 _EM_S390 = 22
+_EM_386 = 3
 _SCANNERS = {
+    _EM_386: _events_i386,
     _EM_X86_64: _events_x86_64,
     _EM_AARCH64: _events_aarch64,
     _EM_S390: _events_s390x,
 }
-_WINDOWS = {_EM_X86_64: 48, _EM_AARCH64: 64, _EM_S390: 64}
+_WINDOWS = {_EM_386: 48, _EM_X86_64: 48, _EM_AARCH64: 64, _EM_S390: 64}
 
 
 def _refers(im: Image, ids: dict[int, str], compound: set[str]) -> dict[str, str]:
     """What structure-, union- or array-typed members refer to, from the code that dissects
-    them; x86-64, AArch64 and s390x (empty elsewhere). abbrev -> type name, for the
+    them; x86-64, AArch64, s390x and i386 (empty elsewhere). abbrev -> type name, for the
     ``FT_NONE`` fields in ``compound``.
 
     * an array member ``t.m``: the element type name passed to ``dissect_xdr_array`` (a
