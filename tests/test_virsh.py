@@ -706,14 +706,16 @@ _OPTION_LINE = re.compile(
 def test_real_decoded_tables_match_virsh_help(bookworm_virsh: tuple[Path, dict[str, str]]) -> None:
     """``virsh help`` lists exactly the decoded commands that are neither aliases nor
     hidden; ``virsh help CMD`` lists exactly the decoded options that are not aliases,
-    with their kind (``<number>``, ``<string>``, none for bool), and an option shown as
-    ``[--name]`` (given without its name) is a decoded bare-word option."""
+    with their kind (``<number>``, ``<string>``, none for bool); an option shown as
+    ``[--name]`` (given without its name) is a decoded bare-word option, and one the
+    SYNOPSIS shows as a bare ``<name>`` is a decoded required option."""
     virsh, env = bookworm_virsh
     t = read_virsh(virsh.read_bytes(), str(virsh))
     out = subprocess.run([str(virsh), "help"], env=env, capture_output=True, text=True, timeout=60)
     listed = set(re.findall(r"^    (\S+)\s", out.stdout, re.M))
     assert listed == {c.name for c in t.commands if c.alias_of is None and not c.hidden}
     family = {"bool": "bool", "int": "number", "string": "string", "argv": "string"}
+    checked_required: set[str] = set()
     for c in t.commands:
         if c.alias_of is not None:
             continue
@@ -733,6 +735,12 @@ def test_real_decoded_tables_match_virsh_help(bookworm_virsh: tuple[Path, dict[s
         decoded = {o.name: family[o.kind] for o in c.options if o.kind != "alias"}
         assert decoded == shown, c.name
         assert bare <= {o.name for o in c.options if o.positional is not None}, c.name
+        # SYNOPSIS: a bare <name> (no brackets around it) is a required option
+        synopsis = text.split("SYNOPSIS", 1)[1].split("\n\n", 1)[0] if "SYNOPSIS" in text else ""
+        must = set(re.findall(r"(?<=\s)<([^>\s]+)>(?=[\s.]|$)", synopsis)) & set(decoded)
+        assert must <= {o.name for o in c.options if o.required}, c.name
+        checked_required.update(f"{c.name} {m}" for m in must)
+    assert len(checked_required) > 100, len(checked_required)
 
 
 @pytest.mark.real
