@@ -8,7 +8,8 @@ Usage::
 Kinds: ``elf`` (shared libraries), ``script`` (GNU ld version scripts, matched against the
 seed library's symbols), ``snapshot`` (``dump --format json``), ``graph`` (release graph
 files), ``apixml`` (libvirt-api.xml), ``deb`` (Debian packages), ``symbols`` (Debian symbols
-files), ``profile`` and ``waivers`` (JSON policy files). Seeds are built here: a small
+files), ``profile`` and ``waivers`` (JSON policy files), ``wireshark`` (libvirt's dissector
+plugin), ``tapset`` (libvirt's systemtap ``libvirt_functions.stp``). Seeds are built here: a small
 library with gcc (nodes, parents, compat symbols, an IFUNC, data objects, TLS), its
 snapshot, a graph recorded from it, a .deb holding it (dpkg-deb), a symbols file, an API
 description; real libvirt version scripts from ``../shared`` join the script seeds when
@@ -69,6 +70,7 @@ KINDS = (
     "profile",
     "waivers",
     "wireshark",
+    "tapset",
 )
 OUTCOMES = ("ok", "refused", "crash", "hang", "memory")
 BAD = ("crash", "hang", "memory")
@@ -117,6 +119,60 @@ extern int use(int a, int b);
 static __attribute__((noinline)) int dissect_dom(int hf) { return use(h[4], hf) + use(h[3], 0); }
 static __attribute__((noinline)) int dissect_array(int hf, const char *name) { return hf + *name; }
 int dissect_x(void) { return dissect_dom(h[5]) + dissect_array(h[6], "remote_nonnull_string"); }
+"""
+# libvirt_functions.stp in miniature: the two functions the tapset reader reads, and another.
+TAPSET = """function libvirt_rpc_status_name(status, verbose)
+{
+  if (status == 0) {
+      statusstr = "ok"
+  } else {
+      statusstr = "unknown";
+      verbose = 1;
+  }
+  return statusstr;
+}
+function libvirt_rpc_program_name(program, verbose)
+{
+  if (program == 536903815) {
+      programstr = "qemu"
+  } else if (program == 536903814) {
+      programstr = "remote"
+  } else {
+      programstr = "unknown";
+      verbose = 1;
+  }
+  if (verbose) {
+      programstr = programstr . sprintf(":%d", program)
+  }
+  return programstr;
+}
+function libvirt_rpc_procedure_name(program, version, proc, verbose)
+{
+  if (program == 536903815 && version == 1) {
+      if (proc == 1) {
+          procstr = "domain_monitor_command";
+      } else {
+          procstr = "unknown";
+          verbose = 1;
+      }
+  } else if (program == 536903814 && version == 1) {
+      if (proc == 1) {
+          procstr = "connect_open";
+      } else if (proc == 2) {
+          procstr = "connect_close";
+      } else {
+          procstr = "unknown";
+          verbose = 1;
+      }
+  } else {
+      procstr = "unknown";
+      verbose = 1;
+  }
+  if (verbose) {
+      procstr = procstr . sprintf(":%d", proc)
+  }
+  return procstr;
+}
 """
 LIB_MAP = """LIBF_1.0 { global: base_fn; table; tls_counter; weak_fn; local: *; };
 LIBF_2.0 { global: ifn; } LIBF_1.0;
@@ -198,6 +254,7 @@ def build_seeds(work: Path) -> dict[str, list[bytes]]:
         "waivers": [json.dumps(WAIVERS, indent=1).encode()],
         "profile": [(ROOT / "elfaudit/data/profiles/libvirt.json").read_bytes()],
         "wireshark": [plugin.read_bytes()],
+        "tapset": [TAPSET.encode()],
     }
     shared = ROOT.parent / "shared" / "data"
     if shared.is_dir():
@@ -357,6 +414,7 @@ MUTATORS: dict[str, Callable[[bytes, random.Random], bytes]] = {
     "profile": mutate_json,
     "waivers": mutate_json,
     "wireshark": mutate_bytes,
+    "tapset": mutate_text,
 }
 
 
@@ -431,6 +489,13 @@ def _read_wireshark(path: str) -> object:
         return read_plugin(f.read(), path)
 
 
+def _read_tapset(path: str) -> object:
+    from elfaudit.readers.rpc_tapset import read_tapset
+
+    with open(path, "rb") as f:
+        return read_tapset(f.read(), path)
+
+
 READERS: dict[str, Callable[[str], object]] = {
     "elf": _read_elf,
     "script": _read_script,
@@ -442,6 +507,7 @@ READERS: dict[str, Callable[[str], object]] = {
     "profile": _read_profile,
     "waivers": _read_waivers,
     "wireshark": _read_wireshark,
+    "tapset": _read_tapset,
 }
 SUFFIX = {"deb": ".deb", "profile": ".json", "waivers": ".json", "snapshot": ".json"}
 
@@ -551,9 +617,10 @@ def campaign(
                 if outcome != "ok":
                     raise SystemExit(f"fuzz: seed {i} of {kind} does not read: {outcome} {detail}")
         per_kind = max(1, inputs // len(kinds))
+        extra = max(0, inputs - per_kind * len(kinds))  # the remainder, one each to the first
         batches: list[Batch] = []
-        for kind in kinds:
-            left, n = per_kind, 0
+        for j, kind in enumerate(kinds):
+            left, n = per_kind + (j < extra), 0
             while left > 0:
                 count = min(batch_size, left)
                 batches.append(
