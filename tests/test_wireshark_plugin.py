@@ -383,7 +383,7 @@ def test_foreign_architectures_agree_with_amd64(suite: str, tmp_debs: Path) -> N
         assert proto.programs == want.programs
         assert proto.procedures == want.procedures
         assert proto.messages is not None and want.messages is not None
-        # the same messages and fields; refers from x86-64, AArch64, s390x and i386 code
+        # the same messages and fields; refers from the code of all but armhf
         assert _without_refers(proto.messages) == _without_refers(want.messages), arch
         pairs = [
             (a.refers, b.refers)
@@ -391,7 +391,7 @@ def test_foreign_architectures_agree_with_amd64(suite: str, tmp_debs: Path) -> N
             for a, b in zip(m.fields, want.messages[name].fields, strict=True)
             if a.type == "NONE"
         ]
-        if arch in ("arm64", "s390x", "i386"):  # never a different answer; most found
+        if arch != "armhf":  # never a different answer; most members found
             assert all(a == b for a, b in pairs if a and b)
             assert sum(1 for a, _ in pairs if a) >= 0.9 * sum(1 for _, b in pairs if b)
         else:

@@ -36,15 +36,16 @@ is ``FT_NONE``) and an array's element type name; the code does. :func:`_refers`
 there on x86-64 (rip-relative loads of the fields' ``hf_`` variables, the ``lea`` of the
 element type name passed to ``dissect_xdr_array``, direct calls), AArch64 (``adrp`` +
 ``add`` section-anchor addresses followed through the registers, ``ldr w``, ``bl``) and
-s390x (``lgfrl``/``larl``/``brasl``: relative-long addresses) and i386 (``%ebx``-relative
-``mov``/``push``/``lea`` from ``_GLOBAL_OFFSET_TABLE_``, ``DT_PLTGOT``), with the function
-starts of the ``.eh_frame_hdr`` table. On Debian's amd64 plugins 3.4 to 4.6 it finds all but two
+s390x (``lgfrl``/``larl``/``brasl``: relative-long addresses), i386 (``%ebx``-relative
+``mov``/``push``/``lea`` from ``_GLOBAL_OFFSET_TABLE_``, ``DT_PLTGOT``) and 64-bit
+PowerPC (TOC-relative ``addis``/``addi``/``lwa``), with the function starts of the
+``.eh_frame_hdr`` table. On Debian's amd64 plugins 3.4 to 4.6 it finds all but two
 or three of ~480 such members (``remote_typed_param.value``, whose union dissector the
 compiler inlined in place of its field variable, and a ``char`` array whose name string it
-merged), the same answers in all five builds; on s390x and i386 ~98 % and on arm64 ~95 %
-of them, never an answer that differs from amd64's. Elsewhere (armhf, ppc64el..., or no
-``.eh_frame_hdr``) ``RpcField.refers`` stays empty: their addressing (Thumb-2 literal
-pools, TOC-relative) is not decoded. ``RpcField.element`` is the
+merged), the same answers in all five builds; on ppc64el, s390x and i386 ~98 % and on
+arm64 ~95 % of them, never an answer that differs from amd64's. Elsewhere (armhf's
+Thumb-2 literal pools, other machines, no ``.eh_frame_hdr``) ``RpcField.refers`` stays
+empty. ``RpcField.element`` is the
 element's field type, from the ``t.m.m`` entry, on every machine. Every structure and
 union with members is a message (protocol types such as ``remote_nonnull_domain``
 included); packet-libvirt.c's fixed fields (a type's entry before its members,
@@ -592,20 +593,143 @@ def _events_s390x(
     return events
 
 
+def _ppc_class(op: int) -> int:
+    """What the PowerPC scanner does with an instruction, by its primary opcode."""
+    table = {14: 1, 15: 1, 32: 2, 58: 3, 18: 4, 16: 5, 19: 6, 31: 7}
+    if op in table:
+        return table[op]
+    if op in (20, 21, 23, 24, 25, 26, 27, 28, 29, 30):
+        return 8
+    if op in (7, 8, 12, 13, 33, 34, 35, 40, 41, 42, 43, 46):
+        return 9
+    return 0
+
+
+_PPC_CLASS = bytes(_ppc_class(op) for op in range(64))
+
+
+def _events_ppc64(
+    im: Image, ids: dict[int, str], start_set: set[int], starts: list[int]
+) -> list[Event]:
+    """64-bit PowerPC (ELFv2, either byte order): TOC-relative addresses (``r2`` is the TOC,
+    ``.got`` + 0x8000) built by ``addis``/``addi`` and followed through the registers,
+    ``lwz``/``lwa`` from them, ``bl``/``b`` to a function's global or local (+8) entry.
+    As for AArch64, values are followed in address order within each function, forgotten
+    when an instruction may write the register, and code after a ``blr``/``b``/``bctr``
+    starts from the values of the forward branch that reaches it."""
+    got = im.sections().get(".got")
+    if got is None:
+        return []
+    toc = got[0] + 0x8000
+    events: list[Event] = []
+    volatile = (0, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)
+    classes = _PPC_CLASS
+    for base, blob in im.code():
+        words = array.array("I", blob[: len(blob) - len(blob) % 4])
+        if (im.endian == "<") != (sys.byteorder == "little"):
+            words.byteswap()
+        regs: dict[int, int] = {2: toc}
+        pending: dict[int, dict[int, int]] = {}
+        dead = False
+        k = bisect.bisect_left(starts, base)
+        next_start = starts[k] if k < len(starts) else -1
+        pc = base - 4
+        for insn in words:  # bounded: one step per instruction word
+            pc += 4
+            if pc == next_start:
+                regs = {2: toc, 12: pc}
+                pending.clear()
+                k += 1
+                next_start = starts[k] if k < len(starts) else -1
+            elif pending:
+                state = pending.pop(pc, None)
+                if state is not None and dead:
+                    regs = state
+            dead = False
+            op = insn >> 26
+            c = classes[op]
+            if not c:
+                continue
+            rd, ra = (insn >> 21) & 31, (insn >> 16) & 31
+            if c == 1:  # addi, addis
+                if ra and ra in regs:
+                    imm = (insn & 0xFFFF) - ((insn & 0x8000) << 1)
+                    value = regs[ra] + (imm << 16 if op == 15 else imm)
+                    regs[rd] = value
+                    if op == 14:
+                        if value in start_set:
+                            events.append((pc, _FN, value))
+                        elif value not in ids:
+                            events.append((pc, _STR, value))
+                elif rd != 2:
+                    regs.pop(rd, None)
+            elif c == 2 or (c == 3 and insn & 3 == 2):  # lwz, lwa
+                if ra in regs:
+                    imm = insn & (0xFFFF if op == 32 else 0xFFFC)
+                    target = regs[ra] + imm - ((imm & 0x8000) << 1)
+                    if target in ids:
+                        events.append((pc, _ID, target))
+                if rd != 2:
+                    regs.pop(rd, None)
+            elif c == 4:  # b, bl
+                imm = insn & 0x03FFFFFC
+                target = pc + imm - ((imm & 0x02000000) << 1)
+                entry = target if target in start_set else target - 8
+                if entry in start_set:
+                    events.append((pc, _FN, entry))
+                if insn & 1:
+                    for r in volatile:
+                        regs.pop(r, None)
+                else:
+                    if target > pc and len(pending) < _PENDING:
+                        pending.setdefault(target, dict(regs))
+                    dead = True
+            elif c == 5:  # bc: remember the values at a forward target
+                imm = insn & 0xFFFC
+                imm -= (imm & 0x8000) << 1
+                if imm > 0 and len(pending) < _PENDING:
+                    pending.setdefault(pc + imm, dict(regs))
+            elif c == 6:  # bclr, bcctr
+                xo = (insn >> 1) & 0x3FF
+                if insn & 1:
+                    for r in volatile:
+                        regs.pop(r, None)
+                elif xo in (16, 528) and rd == 20:  # blr, bctr
+                    dead = True
+            elif c == 7:  # X-form
+                if (insn >> 1) & 0x3FF == 444 and rd == (insn >> 11) & 31:  # mr ra, rs
+                    if rd in regs:
+                        regs[ra] = regs[rd]
+                    elif ra != 2:
+                        regs.pop(ra, None)
+                else:
+                    for r in (rd, ra):
+                        if r != 2:
+                            regs.pop(r, None)
+            elif c == 8:  # rotates, logical immediates: write rA
+                if ra != 2:
+                    regs.pop(ra, None)
+            elif rd != 2:  # c == 3 (ld), 9: arithmetic immediates and loads write rD
+                regs.pop(rd, None)
+    return events
+
+
 _EM_S390 = 22
 _EM_386 = 3
+_EM_PPC64 = 21
 _SCANNERS = {
     _EM_386: _events_i386,
     _EM_X86_64: _events_x86_64,
     _EM_AARCH64: _events_aarch64,
     _EM_S390: _events_s390x,
+    _EM_PPC64: _events_ppc64,
 }
-_WINDOWS = {_EM_386: 48, _EM_X86_64: 48, _EM_AARCH64: 64, _EM_S390: 64}
+_WINDOWS = {_EM_386: 48, _EM_X86_64: 48, _EM_AARCH64: 64, _EM_S390: 64, _EM_PPC64: 64}
 
 
 def _refers(im: Image, ids: dict[int, str], compound: set[str]) -> dict[str, str]:
     """What structure-, union- or array-typed members refer to, from the code that dissects
-    them; x86-64, AArch64, s390x and i386 (empty elsewhere). abbrev -> type name, for the
+    them; x86-64, AArch64, s390x, i386 and 64-bit PowerPC (empty elsewhere). abbrev -> type name, for the
     ``FT_NONE`` fields in ``compound``.
 
     * an array member ``t.m``: the element type name passed to ``dissect_xdr_array`` (a
