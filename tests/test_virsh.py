@@ -862,3 +862,26 @@ def test_facts_the_checker_cannot_read_are_one_line(tmp_path: Path) -> None:
         assert "\n" not in info.value.message
     res = compare_facts(f, None, "9.0.0", "10.0.0")
     assert res.status is SectionStatus.NOT_CHECKED and res.reason == "no /usr/bin/virsh in 10.0.0"
+
+
+def test_an_option_that_no_longer_takes_an_empty_value(tmp_path: Path) -> None:
+    old = [
+        Cmd("desc", "domain", (DOMAIN, Opt("title", "string", empty_ok=True))),
+        Cmd("list", "virsh", (Opt("all", "bool"), Opt("a", "alias", alias_of="all"))),
+    ]
+    new = [old[0], old[1]]
+    new[0] = Cmd("desc", "domain", (DOMAIN, Opt("title", "string")))
+    for lo, ln in (("bits", "bools"), ("bools", "bits")):
+        res = check_virsh(
+            _rf("a", build_virsh(tmp_path, old, lo, "a")),
+            _rf("b", build_virsh(tmp_path, new, ln, "b")),
+        )
+        assert [f.message for f in res.findings] == [
+            "`virsh desc --title ''` is refused by NEW: option --title of desc no longer "
+            "accepts an empty value"
+        ]
+        back = check_virsh(
+            _rf("b", build_virsh(tmp_path, new, ln, "b")),
+            _rf("a", build_virsh(tmp_path, old, lo, "a")),
+        )
+        assert back.findings == ()

@@ -15,8 +15,9 @@ no removal. Findings, each with the command line that behaves differently:
   kind no longer takes what it took (a ``bool`` flag now wants a value, a ``string`` now
   wants a number, an ``argv`` may no longer repeat; an ``int`` becoming a ``string`` or a
   ``string`` an ``argv`` accepts everything it did), an option became required (or a new
-  option is required), or the bare words a command took are no longer taken, or go to
-  another option (the first such word per command: the rest shift with it);
+  option is required) or no longer accepts an empty value (``VSH_OFLAG_EMPTY_OK``,
+  ``allowEmpty``), or the bare words a command took are no longer taken, or go to another
+  option (the first such word per command: the rest shift with it);
 * ``virsh-command-added``, ``virsh-option-added``: info.
 
 Aliases are resolved before comparing: an option alias ``"mode=shareable"`` is a flag, an
@@ -229,6 +230,17 @@ def _compare_command(label: str, o: VirshCommand, n: VirshCommand) -> list[Findi
                     None,
                     f"`{_line(label, opt.name, before[0])}` behaves differently in NEW: option "
                     f"--{opt.name} of {label} was {before[0]}, is {after[0]}",
+                    f"{label} --{opt.name}",
+                )
+            )
+        now = n.option(opt.name)
+        if opt.empty_ok and now is not None and now.kind != "alias" and not now.empty_ok:
+            out.append(
+                Rule.VIRSH_OPTION_CHANGED.finding(
+                    LIBRARY,
+                    None,
+                    f"`virsh {label} --{opt.name} ''` is refused by NEW: option --{opt.name} "
+                    f"of {label} no longer accepts an empty value",
                     f"{label} --{opt.name}",
                 )
             )

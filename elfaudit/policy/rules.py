@@ -562,7 +562,8 @@ class Rule(Enum):
         E,
         "virsh",
         "A virsh option changed so that an existing command line breaks: its type, it "
-        "became required (or a new option is), or a bare word goes elsewhere or is refused.",
+        "became required (or a new option is) or refuses an empty value, or a bare word goes "
+        "elsewhere or is refused.",
         "Existing commands and arguments will not be removed or renamed.",
     )
     VIRSH_COMMAND_ADDED = RuleSpec(
