@@ -265,7 +265,7 @@ SUITES = {
     "trixie": ("4.4", "libvirt-common"),
     "sid": ("4.6", "libvirt-common"),
 }
-FOREIGN = ("arm64", "i386", "armhf", "ppc64el", "s390x")
+FOREIGN = ("arm64", "i386", "armhf", "ppc64el", "s390x", "riscv64")
 _extracted: dict[Path, Path] = {}
 
 
@@ -391,7 +391,7 @@ def test_foreign_architectures_agree_with_amd64(suite: str, tmp_debs: Path) -> N
             for a, b in zip(m.fields, want.messages[name].fields, strict=True)
             if a.type == "NONE"
         ]
-        if arch != "armhf":  # never a different answer; most members found
+        if arch not in ("armhf", "riscv64"):  # never a different answer; most members found
             assert all(a == b for a, b in pairs if a and b)
             assert sum(1 for a, _ in pairs if a) >= 0.9 * sum(1 for _, b in pairs if b)
         else:

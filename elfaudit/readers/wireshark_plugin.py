@@ -729,8 +729,8 @@ _WINDOWS = {_EM_386: 48, _EM_X86_64: 48, _EM_AARCH64: 64, _EM_S390: 64, _EM_PPC6
 
 def _refers(im: Image, ids: dict[int, str], compound: set[str]) -> dict[str, str]:
     """What structure-, union- or array-typed members refer to, from the code that dissects
-    them; x86-64, AArch64, s390x, i386 and 64-bit PowerPC (empty elsewhere). abbrev -> type name, for the
-    ``FT_NONE`` fields in ``compound``.
+    them; x86-64, AArch64, s390x, i386 and 64-bit PowerPC (empty elsewhere). abbrev ->
+    type name, for the ``FT_NONE`` fields in ``compound``.
 
     * an array member ``t.m``: the element type name passed to ``dissect_xdr_array`` (a
       address of an identifier string computed within :data:`_WINDOWS` bytes of the load
