@@ -92,7 +92,11 @@ _FT_4 = (*_FT_COMMON, *_FT_TAIL)
 FTENUMS: dict[str, tuple[str, ...]] = {"3.4": _FT_3, "4.0": _FT_4, "4.4": _FT_4, "4.6": _FT_4}
 """wireshark ABI (``major.minor``) -> its ``enum ftenum`` names without ``FT_``, by code."""
 
-_FIXED_TYPES = {"libvirt.serial": "UINT32", "libvirt.program": "UINT32"}
+_FIXED_TYPES = {
+    "libvirt.serial": "UINT32",
+    "libvirt.program": "UINT32",
+    "libvirt.procedure": "INT32",
+}
 _PROGRAM_VERSION = 1  # every libvirt program is at version 1 (the plugin does not say)
 _ABI_DIR = re.compile(r"/plugins/([0-9]+)\.([0-9]+)/")
 _MAX_VALUES = 1 << 16  # value_string entries: far more than any program has procedures
