@@ -503,7 +503,12 @@ def compare_facts(
         "old": _summary(old),
         "new": _summary(new),
         "messages": messages,
-        "churn": {p: dict(sorted(c.items())) for p, c in sorted(churn.items())},
+        # per program, what changed (the private programs' only account: their findings
+        # are exempt when weighed); a list, so the text report shows it
+        "churn": [
+            f"{p} (" + ", ".join(f"{n} {what}" for what, n in sorted(c.items())) + ")"
+            for p, c in sorted(churn.items())
+        ],
     }
     return SectionResult(SECTION, SectionStatus.CHECKED, reason, evidence, tuple(findings))
 
