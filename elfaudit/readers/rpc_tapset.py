@@ -18,8 +18,8 @@ its functions name the protocol's numbers::
           } else if (proc == 2) {
       ...
 
-:func:`read_tapset` reads exactly that generated shape (indentation and a statement's final
-``;`` aside) into an :class:`~elfaudit.model.rpc.RpcProtocol` (``messages`` None: the
+:func:`read_tapset` reads exactly that generated shape (indentation, blank lines and a
+statement's final ``;`` aside) into an :class:`~elfaudit.model.rpc.RpcProtocol` (``messages`` None: the
 tapset has none). The other functions of the file (``libvirt_rpc_auth_name``...) are
 skipped to their closing ``}``. Anything else is :class:`~elfaudit.base.errors.InputError`
 naming the file and the line: text outside a function, a truncated file, a number out of
