@@ -9,7 +9,8 @@ Kinds: ``elf`` (shared libraries), ``script`` (GNU ld version scripts, matched a
 seed library's symbols), ``snapshot`` (``dump --format json``), ``graph`` (release graph
 files), ``apixml`` (libvirt-api.xml), ``deb`` (Debian packages), ``symbols`` (Debian symbols
 files), ``profile`` and ``waivers`` (JSON policy files), ``wireshark`` (libvirt's dissector
-plugin), ``tapset`` (libvirt's systemtap ``libvirt_functions.stp``). Seeds are built here: a small
+plugin), ``tapset`` (libvirt's systemtap ``libvirt_functions.stp``), ``virsh`` (virsh's command
+and option tables, as 10.x lays them out). Seeds are built here: a small
 library with gcc (nodes, parents, compat symbols, an IFUNC, data objects, TLS), its
 snapshot, a graph recorded from it, a .deb holding it (dpkg-deb), a symbols file, an API
 description; real libvirt version scripts from ``../shared`` join the script seeds when
@@ -71,6 +72,7 @@ KINDS = (
     "waivers",
     "wireshark",
     "tapset",
+    "virsh",
 )
 OUTCOMES = ("ok", "refused", "crash", "hang", "memory")
 BAD = ("crash", "hang", "memory")
@@ -119,6 +121,41 @@ extern int use(int a, int b);
 static __attribute__((noinline)) int dissect_dom(int hf) { return use(h[4], hf) + use(h[3], 0); }
 static __attribute__((noinline)) int dissect_array(int hf, const char *name) { return hf + *name; }
 int dissect_x(void) { return dissect_dom(h[5]) + dissect_array(h[6], "remote_nonnull_string"); }
+"""
+# virsh in miniature (a PIE): two command groups, an option table with a required bare
+# word, a flag, a string with a completer and an alias of it, an argv, a command alias;
+# laid out as libvirt 10.x's tools/vsh.h lays them out (the reader finds the layout).
+VIRSH_C = r"""
+#include <stdbool.h>
+#include <stddef.h>
+typedef char **(*Completer)(void *, const void *, unsigned int);
+typedef struct { const char *name; int type; bool required; bool positional;
+    bool unwanted_positional; bool allowEmpty; const char *help; Completer completer;
+    unsigned int completer_flags; } OptDef;
+typedef struct { const char *help; const char *desc; } Info;
+typedef struct { const char *name; bool (*handler)(void *, const void *); const OptDef *opts;
+    const void *info; unsigned int flags; const char *alias; } CmdDef;
+typedef struct { const char *name; const char *keyword; const CmdDef *commands; } Grp;
+static bool handler(void *c, const void *d) { return c != d; }
+static char **completer(void *c, const void *d, unsigned int f)
+{ (void)c; (void)d; (void)f; return NULL; }
+static const OptDef opts_start[] = {
+    {"domain", 2, 1, 1, 0, 0, "domain name", completer, 0},
+    {"console", 1, 0, 0, 0, 0, "attach to console", NULL, 0},
+    {"pass-fds", 2, 0, 0, 1, 1, "file descriptors", completer, 0},
+    {"fds", 5, 0, 0, 0, 0, "pass-fds", NULL, 0}, {NULL} };
+static const Info info_start = {"start a domain", ""};
+static const OptDef opts_echo[] = {
+    {"shell", 1, 0, 0, 0, 0, "escape for shell use", NULL, 0},
+    {"string", 4, 0, 1, 0, 0, "arguments to echo", NULL, 0}, {NULL} };
+static const Info info_echo = {"echo arguments", ""};
+static const CmdDef cmds_domain[] = { {"start", handler, opts_start, &info_start, 0, NULL},
+    {NULL} };
+static const CmdDef cmds_virsh[] = { {"echo", handler, opts_echo, &info_echo, 1, NULL},
+    {"say", NULL, NULL, NULL, 0, "echo"}, {NULL} };
+const Grp cmdGroups[] = { {"Domain Management", "domain", cmds_domain},
+    {"Virsh itself", "virsh", cmds_virsh}, {NULL, NULL, NULL} };
+int main(void) { return cmdGroups[0].name == NULL; }
 """
 # libvirt_functions.stp in miniature: the two functions the tapset reader reads, and another.
 TAPSET = """function libvirt_rpc_status_name(status, verbose)
@@ -243,6 +280,12 @@ def build_seeds(work: Path) -> dict[str, list[bytes]]:
         ["gcc", "-shared", "-fPIC", "-O1", "-o", str(plugin), str(work / "plugin.c")], check=True
     )
     HOT[plugin.read_bytes()] = hot_ranges(plugin, _PLUGIN_SECTIONS)
+    virsh = work / "virsh"
+    (work / "virsh.c").write_text(VIRSH_C)
+    subprocess.run(
+        ["gcc", "-O0", "-fPIE", "-pie", "-o", str(virsh), str(work / "virsh.c")], check=True
+    )
+    HOT[virsh.read_bytes()] = hot_ranges(virsh, _VIRSH_SECTIONS)
     abi = read_library(lib)
     snapshot = json.dumps(dump_document([abi]), indent=1).encode()
     HOT[lib.read_bytes()] = hot_ranges(lib)
@@ -255,6 +298,7 @@ def build_seeds(work: Path) -> dict[str, list[bytes]]:
         "profile": [(ROOT / "elfaudit/data/profiles/libvirt.json").read_bytes()],
         "wireshark": [plugin.read_bytes()],
         "tapset": [TAPSET.encode()],
+        "virsh": [virsh.read_bytes()],
     }
     shared = ROOT.parent / "shared" / "data"
     if shared.is_dir():
@@ -307,6 +351,8 @@ _HOT_SECTIONS = (".dynsym", ".dynstr", ".gnu.version", ".gnu.version_d", ".gnu.v
 # the wireshark plugin reader's: relocations, the tables they fix up, the strings, the code
 _PLUGIN_SECTIONS = (".rela.dyn", ".data", ".data.rel.ro", ".rodata", ".dynamic", ".dynsym",
                     ".dynstr", ".eh_frame_hdr", ".text")  # fmt: skip
+# the virsh reader's: relocations, the tables they fix up, the strings they point to
+_VIRSH_SECTIONS = (".rela.dyn", ".data.rel.ro", ".rodata", ".dynamic", ".data")
 
 
 def hot_ranges(path: Path, sections: tuple[str, ...] = _HOT_SECTIONS) -> list[tuple[int, int]]:
@@ -415,6 +461,7 @@ MUTATORS: dict[str, Callable[[bytes, random.Random], bytes]] = {
     "waivers": mutate_json,
     "wireshark": mutate_bytes,
     "tapset": mutate_text,
+    "virsh": mutate_bytes,
 }
 
 
@@ -496,6 +543,13 @@ def _read_tapset(path: str) -> object:
         return read_tapset(f.read(), path)
 
 
+def _read_virsh(path: str) -> object:
+    from elfaudit.readers.virsh_tables import read_virsh
+
+    with open(path, "rb") as f:
+        return read_virsh(f.read(), path)
+
+
 READERS: dict[str, Callable[[str], object]] = {
     "elf": _read_elf,
     "script": _read_script,
@@ -508,6 +562,7 @@ READERS: dict[str, Callable[[str], object]] = {
     "waivers": _read_waivers,
     "wireshark": _read_wireshark,
     "tapset": _read_tapset,
+    "virsh": _read_virsh,
 }
 SUFFIX = {"deb": ".deb", "profile": ".json", "waivers": ".json", "snapshot": ".json"}
 
