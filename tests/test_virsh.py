@@ -885,3 +885,28 @@ def test_an_option_that_no_longer_takes_an_empty_value(tmp_path: Path) -> None:
             _rf("a", build_virsh(tmp_path, old, lo, "a")),
         )
         assert back.findings == ()
+
+
+@pytest.mark.real
+def test_real_downgrades() -> None:
+    """A downgrade loses what the newer release added; what 11.3.0 made optional is
+    required again in 9.0.0, and 9.0.0 -> 7.0.0 takes fewer bare words."""
+    trixie, bookworm, bullseye = _release("trixie"), _release("bookworm"), _release("bullseye")
+    down = check_virsh(trixie, bookworm).findings
+    assert {f.symbol for f in down if f.rule == "virsh-command-removed"} == {
+        "domdisplay-reload", "domthrottlegroupdel", "domthrottlegroupinfo",
+        "domthrottlegrouplist", "domthrottlegroupset", "hypervisor-cpu-models", "net-desc",
+        "net-metadata", "nodedev-update",
+    }  # fmt: skip
+    assert [f.message for f in down if f.rule == "virsh-option-changed"] == [
+        "`virsh blockresize` without --size is refused by NEW: option --size of blockresize "
+        "became required"
+    ]
+    older = check_virsh(bookworm, bullseye).findings
+    changed = {f.symbol for f in older if f.rule == "virsh-option-changed"}
+    assert changed == {
+        "attach-interface --source-mode",
+        "hypervisor-cpu-baseline --file",
+        "hypervisor-cpu-baseline --model",
+        "iothreadset --thread-pool-min",
+    }
