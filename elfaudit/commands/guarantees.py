@@ -19,11 +19,15 @@ anchors (:data:`elfaudit.model.guarantees.SECTIONS`):
 * ``rpcproto``: :func:`elfaudit.analysis.rpc_protocol.check_rpc`: RPC programs, procedures
   (systemtap tapset) and messages (wireshark plugin) removed, renamed or changed;
 * ``virsh``: :func:`elfaudit.analysis.virsh_commands.check_virsh`: virsh's commands and
-  options (read from ``/usr/bin/virsh``) removed, or changed so that a command line breaks;
+  options (read from ``/usr/bin/virsh``) removed, or changed so that a command line breaks.
 
 A section is ``checked`` only when both sides hold what it reads; otherwise ``not-checked``,
 saying what is missing from which side. Every finding is weighed once, here, by the policy
 pass: the libraries' findings by their profiles, the other sections' by libvirt's profile.
+
+The same sections judge a release's package set against every ancestor in the release
+graph (``graph check DIR``), from the facts each records
+(:mod:`elfaudit.analysis.sections`, :mod:`elfaudit.graph.sections`).
 """
 
 from __future__ import annotations
@@ -57,8 +61,6 @@ PAGE_PROFILE_SONAME = "libvirt.so.0"
 SCHEMAS = "usr/share/libvirt/schemas/"
 CONFIG = "etc/libvirt/"
 LENSES = "usr/share/augeas/lenses/"
-
-NOT_YET = "issue 13: not implemented yet"
 
 
 def _side_labels(old: Release, new: Release) -> dict[str, str]:
@@ -255,17 +257,6 @@ def _config_evidence(old: ReleaseFiles, new: ReleaseFiles) -> dict[str, object]:
 
 def _with_default_evidence(result: SectionResult, evidence: Mapping[str, object]) -> SectionResult:
     return result if result.evidence else replace(result, evidence=dict(evidence))
-
-
-def _matching(rf: ReleaseFiles, test: Callable[[str], bool]) -> dict[str, str]:
-    return _files_evidence(rf, [p for p in rf.files if test(p)])
-
-
-def _not_yet(
-    section: str, old: ReleaseFiles, new: ReleaseFiles, test: Callable[[str], bool], reason: str
-) -> SectionResult:
-    evidence = {"old": _matching(old, test), "new": _matching(new, test)}
-    return SectionResult(section, SectionStatus.NOT_CHECKED, reason, evidence)
 
 
 # --------------------------------------------------------------------------- the command
