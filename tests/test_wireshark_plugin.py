@@ -8,9 +8,11 @@ the same release and against each other.
 
 from __future__ import annotations
 
+import re
 import shutil
 import struct
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -153,14 +155,61 @@ def test_abi_given_must_match_the_plugins_own(plugins: dict[str, Path]) -> None:
     _refused(data, "built for wireshark 4.6, not 4.4", abi="4.4")
 
 
-def test_ftenum_tables() -> None:
-    # from epan/ftypes/ftypes.h of libwireshark-dev 3.4.10, 4.0.17, 4.4.19, 4.6.9
-    for abi, names in FTENUMS.items():
-        assert names[:4] == ("NONE", "PROTOCOL", "BOOLEAN", "CHAR")
-        assert (names[7], names[15], names[26], names[30]) == ("UINT32", "INT32", "STRING", "BYTES")
-        assert names[-1] == "STRINGZTRUNC"
-        assert len(names) == (47 if abi == "3.4" else 46)
-    assert FTENUMS["3.4"][36] == "PCRE" and FTENUMS["4.0"][36] == "GUID"
+WIRESHARK_DEV = {"3.4": "bullseye", "4.0": "bookworm", "4.4": "trixie", "4.6": "sid"}
+
+
+def _ftenum_of_header(deb: Path) -> tuple[str, ...]:
+    """``enum ftenum`` of the package's ``epan/ftypes/ftypes.h``: names up to
+    ``FT_NUM_TYPES``, without ``FT_`` (each member is implicit: its code is its place)."""
+    tar = subprocess.run(
+        ["dpkg-deb", "--fsys-tarfile", str(deb)], check=True, capture_output=True
+    ).stdout
+    header = subprocess.run(
+        ["tar", "-xO", "./usr/include/wireshark/epan/ftypes/ftypes.h"],
+        input=tar,
+        check=True,
+        capture_output=True,
+    ).stdout.decode()
+    body = header.split("enum ftenum {", 1)[1].split("};", 1)[0]
+    body = re.sub(r"/\*.*?\*/", "", body, flags=re.S)
+    names = []
+    for part in body.split(","):
+        name = part.strip()
+        if name == "FT_NUM_TYPES":
+            break
+        assert re.fullmatch(r"FT_[A-Za-z0-9_]+", name), name  # no explicit values
+        names.append(name[3:])
+    return tuple(names)
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("abi", sorted(WIRESHARK_DEV))
+def test_ftenum_tables_are_wiresharks_own(abi: str) -> None:
+    """Oracle: wireshark's own header of each ABI (Debian's libwireshark-dev, fetched into
+    a cache of its own so that it never joins a release's package set)."""
+    suite = WIRESHARK_DEV[abi]
+    cache = Path(__file__).resolve().parent.parent / ".cache" / "wireshark-dev"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).resolve().parent.parent / "scripts" / "fetch_debian.py"),
+            "--cache",
+            str(cache),
+            "--suite",
+            suite,
+            "--package",
+            "libwireshark-dev",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    debs = sorted((cache / "debs" / suite / "amd64").glob("libwireshark-dev_*.deb"))
+    if not debs:
+        reason = f"libwireshark-dev of {suite} unavailable: {proc.stderr.strip()[-200:]}"
+        print(f"REALDEBS SKIP {reason}", file=sys.__stderr__)
+        pytest.skip(reason)
+    assert FTENUMS[abi] == _ftenum_of_header(debs[-1])
 
 
 # --------------------------------------------------------------------------- bad input

@@ -77,13 +77,29 @@ def load_graph(path: str, *, missing_ok: bool = False) -> ReleaseGraph:
 
 
 def infer_release(paths: Sequence[str]) -> str | None:
-    """The upstream version of a single Debian package given as input (``9.0.0``)."""
-    debs = [p for p in paths if p.endswith(".deb")]
-    if len(debs) != 1 or len(paths) != 1:
+    """The upstream version of a single Debian package given as input (``9.0.0``), or of
+    a directory of one release's packages (its ``.deb`` files all of one version: the
+    version of the libraries' package when there is one, e.g. ``libvirt0``)."""
+    import os
+
+    if len(paths) != 1:
         return None
     from elfaudit.readers.packages import deb_metadata, debian_upstream
 
-    return debian_upstream(deb_metadata(debs[0]).get("Version", "")) or None
+    path = paths[0]
+    if path.endswith(".deb"):
+        return debian_upstream(deb_metadata(path).get("Version", "")) or None
+    if not os.path.isdir(path):
+        return None
+    try:
+        debs = sorted(n for n in os.listdir(path) if n.endswith(".deb"))
+    except OSError:
+        return None
+    versions = {n.split("_")[1] for n in debs if n.count("_") == 2}
+    if len(versions) != 1:
+        return None
+    chosen = next((n for n in debs if n.startswith("libvirt0_")), debs[0])
+    return debian_upstream(deb_metadata(os.path.join(path, chosen)).get("Version", "")) or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +154,8 @@ def _need_release(release: str | None, paths: Sequence[str]) -> str:
     if rel is None:
         raise InputError(
             paths[0] if paths else "-",
-            "no --release given, and it cannot be inferred (only from a single .deb)",
+            "no --release given, and it cannot be inferred (only from a single .deb or a "
+            "directory of one version's .debs)",
         )
     return rel
 
