@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The main job, on a fresh machine: install elfaudit, fetch real Debian libvirt0 packages
 # (private apt setup under .cache/), compare bookworm's release with sid's, judge sid's
-# build against every release in the shipped graph, then audit bookworm -> sid across
-# every section of libvirt's support page (`elfaudit guarantees` on the two suites' whole
-# package sets, `fetch_debian.py --set full`: about 5 MB each). Exits with the graph
-# check's code (abidiff's bitmask: 0 clean, 4 additions/warnings only, 12 incompatible,
-# 1 could not audit), or 1 when guarantees could not audit.
+# libraries against every release in the shipped graph, audit bookworm -> sid across every
+# section of libvirt's support page (`elfaudit guarantees` on the two suites' whole package
+# sets, `fetch_debian.py --set full`: about 5 MB each), then judge sid's whole package set,
+# every section, against every release in the shipped graph (`graph check DIR`). Exits with
+# that last verdict (abidiff's bitmask: 0 clean, 4 additions/warnings only, 12
+# incompatible, 1 could not audit), or 1 when any step could not audit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,7 +29,11 @@ echo
 echo "== elfaudit guarantees bookworm sid  (every section of the support page; whole package sets)"
 grc=0
 elfaudit guarantees "$old_set" "$new_set" || grc=$?
-if (( grc & 1 )); then
+echo
+echo "== elfaudit graph check $new_set  (sid's whole package set: every section, against every release in the shipped graph)"
+src=0
+elfaudit graph check "$new_set" || src=$?
+if (( rc & 1 || grc & 1 || src & 1 )); then
     exit 1
 fi
-exit "$rc"
+exit "$src"
