@@ -19,14 +19,15 @@ its functions name the protocol's numbers::
       ...
 
 :func:`read_tapset` reads exactly that generated shape (indentation, blank lines and a
-statement's final ``;`` aside) into an :class:`~elfaudit.model.rpc.RpcProtocol` (``messages`` None: the
-tapset has none). The other functions of the file (``libvirt_rpc_auth_name``...) are
-skipped to their closing ``}``. Anything else is :class:`~elfaudit.base.errors.InputError`
-naming the file and the line: text outside a function, a truncated file, a number out of
-range (program, version and procedure numbers are XDR unsigned ints), a duplicate program
-(number or name), program block, procedure number or name, a procedure block for a program
-``libvirt_rpc_program_name`` does not name, text that is not UTF-8. Every loop advances
-over the file's lines, so the work is bounded by its size (at most :data:`MAX_TAPSET_BYTES`).
+statement's final ``;`` aside) into an :class:`~elfaudit.model.rpc.RpcProtocol`
+(``messages`` None: the tapset has none). The other functions of the file
+(``libvirt_rpc_auth_name``...) are skipped to their closing ``}``. Anything else is
+:class:`~elfaudit.base.errors.InputError` naming the file and the line: text outside a
+function, a truncated file, a number out of range (program, version and procedure numbers
+are XDR unsigned ints), a duplicate program (number or name), program block, procedure
+number or name, a procedure block for a program ``libvirt_rpc_program_name`` does not name,
+text that is not UTF-8. Every loop advances over the file's lines, so the work is bounded by
+its size (at most :data:`MAX_TAPSET_BYTES`).
 """
 
 from __future__ import annotations
