@@ -71,11 +71,16 @@ def cache_dir() -> Path:
     return Path(env) if env else ROOT / ".cache" / "debian"
 
 
-def full_set(suite: str, arch: str = "amd64") -> Path:
+def full_set(
+    suite: str,
+    arch: str = "amd64",
+    needs: Sequence[str] = ("libvirt-daemon-system", "libvirt0"),
+) -> Path:
     """The cached full package set of ``suite`` (every libvirt binary package, as
-    ``scripts/fetch_debian.py --set full`` fetches it), or skip loudly saying how to get it."""
+    ``scripts/fetch_debian.py --set full`` fetches it), holding at least the packages
+    ``needs``, or skip loudly saying how to get it."""
     d = cache_dir() / "debs" / suite / arch
-    if not list(d.glob("libvirt-daemon-system_*.deb")) or not list(d.glob("libvirt0_*.deb")):
+    if not all(list(d.glob(f"{name}_*.deb")) for name in needs):
         reason = (
             f"no full package set of {suite} in {d} "
             f"(python3 scripts/fetch_debian.py --set full --suite {suite})"

@@ -584,16 +584,7 @@ def test_guarantees_weighs_rpc_in_its_section(tmp_path: Path) -> None:
 def _release(suite: str) -> ReleaseFiles:
     import realdebs
 
-    d = realdebs.cache_dir() / "debs" / suite / "amd64"
-    if not list(d.glob("libvirt-wireshark_*.deb")) or not list(d.glob("libvirt0_*.deb")):
-        reason = (
-            f"no full package set of {suite} in {d} "
-            f"(python3 scripts/fetch_debian.py --set full --suite {suite})"
-        )
-        realdebs.SKIPPED.append(reason)
-        print(f"REALDEBS SKIP {reason}", file=sys.__stderr__)
-        pytest.skip(reason)
-    return _cached(str(d))
+    return _cached(str(realdebs.full_set(suite, needs=("libvirt-wireshark", "libvirt0"))))
 
 
 _CACHE: dict[str, ReleaseFiles] = {}

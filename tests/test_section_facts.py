@@ -14,7 +14,6 @@ from __future__ import annotations
 import itertools
 import json
 import random
-import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -392,15 +391,7 @@ SUITES = ("bullseye", "bookworm", "bookworm-backports", "trixie", "sid")
 def _need(suite: str) -> ReleaseFiles:
     import realdebs
 
-    d = realdebs.cache_dir() / "debs" / suite / "amd64"
-    if not list(d.glob("libvirt-daemon-system_*.deb")) or not list(d.glob("libvirt-dev_*.deb")):
-        reason = (
-            f"no full package set of {suite} in {d} "
-            f"(python3 scripts/fetch_debian.py --set full --suite {suite})"
-        )
-        realdebs.SKIPPED.append(reason)
-        print(f"REALDEBS SKIP {reason}", file=sys.__stderr__)
-        pytest.skip(reason)
+    d = realdebs.full_set(suite, needs=("libvirt-daemon-system", "libvirt-dev"))
     return read_release(str(d)).files
 
 
