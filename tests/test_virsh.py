@@ -910,3 +910,109 @@ def test_real_downgrades() -> None:
         "hypervisor-cpu-baseline --model",
         "iothreadset --thread-pool-min",
     }
+
+
+# ----------------------------------------------------------------- running sid's virsh
+
+# What sid's virsh (12.8.0) needs beyond a bookworm system, found by leaving each package
+# out in turn (glibc 2.43 first: sid's libvirt.so.0 wants GLIBC_2.38). It runs through
+# sid's own dynamic loader, so the system's loader and libraries stay as they are.
+SID_RUNTIME = (
+    "libc6",
+    "libcurl4-gnutls",
+    "libldap2",
+    "libnghttp3-9",
+    "libngtcp2-16",
+    "libngtcp2-crypto-gnutls8",
+    "libnl-3-200",
+    "libssh-4",
+    "libssh2-1t64",
+    "libxml2-16",
+)
+
+
+@pytest.fixture(scope="module")
+def sid_virsh() -> list[str]:
+    """The command line that runs sid's virsh here: sid's ld.so, sid's libraries first,
+    then the system's."""
+    if shutil.which("dpkg-deb") is None:
+        _skip("dpkg-deb is not installed: cannot run sid's virsh")
+    dest = realdebs.session_dir() / "sid-virsh"
+    for pkg in ("libvirt-clients", "libvirt0"):
+        realdebs.extract_tree(realdebs.require("sid", package=pkg), dest)
+    cache = realdebs.cache_dir().parent / "virsh-runtime"
+    cmd = [sys.executable, str(realdebs.SCRIPT), "--cache", str(cache), "--suite", "sid"]
+    for pkg in SID_RUNTIME:
+        cmd += ["--package", pkg]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
+    for line in done.stdout.splitlines():
+        fields = line.split("\t")
+        if len(fields) == 4 and Path(fields[3]).is_file():
+            realdebs.extract_tree(Path(fields[3]), dest)
+    libdir = dest / "usr/lib/x86_64-linux-gnu"
+    loader = libdir / "ld-linux-x86-64.so.2"
+    if not loader.exists():
+        _skip(f"sid's libc6 could not be fetched: {done.stderr.strip()[-200:]}")
+    path = [str(libdir), str(dest / "lib/x86_64-linux-gnu")]
+    path += ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu"]
+    run = [str(loader), "--library-path", ":".join(path), str(dest / VIRSH)]
+    try:
+        probe = subprocess.run(
+            [*run, "--version"], capture_output=True, text=True, timeout=60, env=_c_env()
+        )
+    except OSError as exc:
+        _skip(f"sid's virsh does not run here: {exc}")
+    if probe.returncode != 0 or not probe.stdout.startswith("12."):
+        _skip(f"sid's virsh does not run here: {probe.stderr.strip()[:200]}")
+    return run
+
+
+def _c_env() -> dict[str, str]:
+    env = dict(os.environ, LC_ALL="C", LANG="C")
+    env.pop("VIRSH_DEFAULT_CONNECT_URI", None)
+    return env
+
+
+@pytest.mark.real
+def test_real_new_virsh_refuses_the_bare_words_old_took(sid_virsh: list[str]) -> None:
+    """The two findings' command lines, run: 12.8.0's virsh refuses the bare word that
+    9.0.0 gave to --targetbus / --total-bytes-sec (``test_real_old_virsh_takes_the_bare_
+    words_new_refuses`` runs 9.0.0's), and takes it with the option's name."""
+    test = [*sid_virsh, "-c", "test:///default"]
+
+    def virsh(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*test, *args], capture_output=True, text=True, timeout=60, env=_c_env()
+        )
+
+    bare = virsh("attach-disk", "test", "/tmp/x", "vdb", "virtio", "--print-xml")
+    assert bare.returncode == 1 and "unexpected data 'virtio'" in bare.stderr, bare.stderr
+    named = virsh("attach-disk", "test", "/tmp/x", "vdb", "--targetbus", "virtio", "--print-xml")
+    assert named.returncode == 0 and "bus='virtio'" in named.stdout, named.stderr
+    tune = virsh("blkdeviotune", "test", "vda", "1000")
+    assert tune.returncode == 1 and "unexpected data '1000'" in tune.stderr, tune.stderr
+
+
+@pytest.mark.real
+def test_real_sid_tables_match_virsh_help(sid_virsh: list[str]) -> None:
+    """``virsh help`` of 12.8.0 lists exactly the decoded commands that are neither
+    aliases nor hidden, and ``virsh help CMD`` each decoded option that is not an alias."""
+    t = read_virsh(Path(sid_virsh[-1]).read_bytes(), sid_virsh[-1])
+    out = subprocess.run(
+        [*sid_virsh, "help"], capture_output=True, text=True, timeout=60, env=_c_env()
+    )
+    listed = set(re.findall(r"^    (\S+)\s", out.stdout, re.M))
+    assert listed == {c.name for c in t.commands if c.alias_of is None and not c.hidden}
+    for c in t.commands:
+        if c.alias_of is not None or c.hidden:
+            continue
+        text = subprocess.run(
+            [*sid_virsh, "help", c.name], capture_output=True, text=True, timeout=60, env=_c_env()
+        ).stdout
+        shown = set()
+        if "  OPTIONS" in text:
+            for line in text.split("  OPTIONS", 1)[1].splitlines():
+                m = _OPTION_LINE.match(line)
+                if m:
+                    shown.add(m["b"] or m["n"] or m["a"])
+        assert shown == {o.name for o in c.options if o.kind != "alias"}, c.name
