@@ -312,7 +312,7 @@ def build_seeds(work: Path) -> dict[str, list[bytes]]:
              release, "--graph", str(graph)],
             check=True, env=env, capture_output=True,
         )  # fmt: skip
-    seeds["graph"] = [graph.read_bytes()]
+    seeds["graph"] = [graph.read_bytes(), _sections_graph()]
     symbols = subprocess.run(
         [sys.executable, "-m", "elfaudit", "symbols-file", str(lib), "--package", "libf1",
          "--minver-fallback", "3.0"],
@@ -490,12 +490,44 @@ def _read_snapshot(path: str) -> object:
     return read_snapshot(path)
 
 
+def _sections_graph() -> bytes:
+    """A graph of two releases holding every section's facts, from the shipped graph's
+    7.0.0 and 9.0.0: whole for the small sections, one API description (libvirt-admin's)
+    and one schema (``storagepool.rng``) for the large ones, so that mutated facts reach
+    every section's ``compare_facts`` through the judge."""
+    from elfaudit.commands.graph import shipped_graph_path
+    from elfaudit.graph.dag import ReleaseGraph
+
+    keep = {
+        "publicAPI": lambda k: k.startswith("libvirt-admin "),
+        "xmlschema": lambda k: k.split(" ")[1:2] == ["storagepool.rng"],
+    }
+    shipped = ReleaseGraph.load(shipped_graph_path())
+    small = ReleaseGraph()
+    parents: list[str] = []
+    for name in ("7.0.0", "9.0.0"):
+        rec = shipped.release(name)
+        facts = {
+            sec: {k: v for k, v in f.items() if keep.get(sec, lambda _k: True)(k)}
+            for sec, f in rec.sections.items()
+        }
+        small.add_records(name, [], parents, recorded_at=rec.recorded_at, sections=facts)
+        parents = [name]
+    return small.dumps().encode()
+
+
 def _read_graph(path: str) -> object:
     from elfaudit.graph.dag import ReleaseGraph
+    from elfaudit.graph.sections import judge_sections
 
     graph = ReleaseGraph.load(path)
     for name in graph.releases():  # use what was decoded
         graph.ancestors(name)
+    newest = graph.releases()[-1:]
+    for name in newest:  # its facts judged against its ancestors, as graph check does
+        facts = graph.release(name).sections
+        if facts:
+            judge_sections(graph, facts, "next", [name], [*graph.ancestors(name), name])
     return graph.dumps()
 
 
