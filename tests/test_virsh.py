@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -664,24 +665,32 @@ def _skip(message: str) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="module")
-def bookworm_virsh() -> tuple[Path, dict[str, str]]:
-    """bookworm's virsh extracted with libvirt0 and the libraries it needs that this
-    machine may lack (fetched into a cache of their own), and the environment to run it."""
+def _virsh_tree(suite: str, runtime: Sequence[str]) -> tuple[Path, str]:
+    """``suite``'s virsh and libvirt0 extracted into a session folder with the ``runtime``
+    packages (fetched into a cache of their own: never a release's package set); the
+    folder, and what the fetch script said on stderr (the end of it)."""
     if shutil.which("dpkg-deb") is None:
-        _skip("dpkg-deb is not installed: cannot run bookworm's virsh")
-    dest = realdebs.session_dir() / "bookworm-virsh"
+        _skip(f"dpkg-deb is not installed: cannot run {suite}'s virsh")
+    dest = realdebs.session_dir() / f"{suite}-virsh"
     for pkg in ("libvirt-clients", "libvirt0"):
-        realdebs.extract_tree(realdebs.require("bookworm", package=pkg), dest)
+        realdebs.extract_tree(realdebs.require(suite, package=pkg), dest)
     cache = realdebs.cache_dir().parent / "virsh-runtime"
-    cmd = [sys.executable, str(realdebs.SCRIPT), "--cache", str(cache), "--suite", "bookworm"]
-    for pkg in RUNTIME:
+    cmd = [sys.executable, str(realdebs.SCRIPT), "--cache", str(cache), "--suite", suite]
+    for pkg in runtime:
         cmd += ["--package", pkg]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
     for line in done.stdout.splitlines():
         fields = line.split("\t")
         if len(fields) == 4 and Path(fields[3]).is_file():
             realdebs.extract_tree(Path(fields[3]), dest)
+    return dest, done.stderr.strip()[-200:]
+
+
+@pytest.fixture(scope="module")
+def bookworm_virsh() -> tuple[Path, dict[str, str]]:
+    """bookworm's virsh extracted with libvirt0 and the libraries it needs that this
+    machine may lack (fetched into a cache of their own), and the environment to run it."""
+    dest, _ = _virsh_tree("bookworm", RUNTIME)
     libs = [str(dest / "usr/lib/x86_64-linux-gnu"), str(dest / "lib/x86_64-linux-gnu")]
     env = dict(os.environ, LD_LIBRARY_PATH=":".join(libs), LC_ALL="C", LANG="C")
     env.pop("VIRSH_DEFAULT_CONNECT_URI", None)
@@ -935,24 +944,11 @@ SID_RUNTIME = (
 def sid_virsh() -> list[str]:
     """The command line that runs sid's virsh here: sid's ld.so, sid's libraries first,
     then the system's."""
-    if shutil.which("dpkg-deb") is None:
-        _skip("dpkg-deb is not installed: cannot run sid's virsh")
-    dest = realdebs.session_dir() / "sid-virsh"
-    for pkg in ("libvirt-clients", "libvirt0"):
-        realdebs.extract_tree(realdebs.require("sid", package=pkg), dest)
-    cache = realdebs.cache_dir().parent / "virsh-runtime"
-    cmd = [sys.executable, str(realdebs.SCRIPT), "--cache", str(cache), "--suite", "sid"]
-    for pkg in SID_RUNTIME:
-        cmd += ["--package", pkg]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
-    for line in done.stdout.splitlines():
-        fields = line.split("\t")
-        if len(fields) == 4 and Path(fields[3]).is_file():
-            realdebs.extract_tree(Path(fields[3]), dest)
+    dest, fetch_errors = _virsh_tree("sid", SID_RUNTIME)
     libdir = dest / "usr/lib/x86_64-linux-gnu"
     loader = libdir / "ld-linux-x86-64.so.2"
     if not loader.exists():
-        _skip(f"sid's libc6 could not be fetched: {done.stderr.strip()[-200:]}")
+        _skip(f"sid's libc6 could not be fetched: {fetch_errors}")
     path = [str(libdir), str(dest / "lib/x86_64-linux-gnu")]
     path += ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu"]
     run = [str(loader), "--library-path", ":".join(path), str(dest / VIRSH)]
