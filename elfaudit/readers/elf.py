@@ -40,7 +40,7 @@ import sys
 import threading
 import types
 from collections.abc import Callable, Iterable
-from typing import Any, NoReturn
+from typing import Any
 
 from elfaudit.base.errors import ElfReadError, one_line
 from elfaudit.model.abi import (
@@ -51,7 +51,7 @@ from elfaudit.model.abi import (
     VersionNeed,
     new_symbol,
 )
-from elfaudit.readers import ELF_MAGIC
+from elfaudit.readers import ELF_MAGIC, BadElf, bad_elf
 
 
 class _Deferred(types.ModuleType):
@@ -215,7 +215,7 @@ def read_library_bytes(data: bytes, path: str, *, digest: bool = True) -> Librar
     """Like :func:`read_library` for a file already in memory; ``path`` names it in results."""
     try:
         return _Reader(bytes(data), path, digest).read()
-    except _Bad as exc:
+    except BadElf as exc:
         raise ElfReadError(path, exc.reason) from None
     except Exception as exc:  # a failure the checks above did not foresee: still one line
         detail = one_line(exc, empty="")  # "ValueError: " for an empty message, as before
@@ -225,18 +225,6 @@ def read_library_bytes(data: bytes, path: str, *, digest: bool = True) -> Librar
 
 
 # --------------------------------------------------------------------------- internals
-
-
-class _Bad(Exception):
-    """A reason the file cannot be read; becomes ElfReadError(path, reason)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def _bad(reason: str) -> NoReturn:
-    raise _Bad(reason)
 
 
 class _Region:
@@ -275,14 +263,14 @@ class _Strings:
 
     def get(self, offset: int, user: str) -> str:
         if offset >= self.size:
-            _bad(
+            bad_elf(
                 f"corrupt {user}: string offset {offset} is past the end of "
                 f"{self.name} ({self.size} bytes)"
             )
         start = self._start + offset
         end = self._data.find(b"\0", start, self._end)
         if end < 0:
-            _bad(f"corrupt {self.name}: string at offset {offset} is not NUL-terminated")
+            bad_elf(f"corrupt {self.name}: string at offset {offset} is not NUL-terminated")
         return self._data[start:end].decode("utf-8", "backslashreplace")
 
 
@@ -334,21 +322,21 @@ class _Reader:
     def read(self) -> LibraryABI:
         data = self.data
         if not data:
-            _bad("empty file")
+            bad_elf("empty file")
         if not is_elf(data):
-            _bad("not an ELF file")
+            bad_elf("not an ELF file")
         if len(data) < 16:
-            _bad("truncated: ELF identification")
+            bad_elf("truncated: ELF identification")
         ei_class, ei_data = data[4], data[5]
         if ei_class not in (1, 2):
-            _bad(f"unsupported ELF class {ei_class} (expected 1 for 32-bit or 2 for 64-bit)")
+            bad_elf(f"unsupported ELF class {ei_class} (expected 1 for 32-bit or 2 for 64-bit)")
         if ei_data not in (1, 2):
-            _bad(f"unsupported ELF data encoding {ei_data} (expected 1 or 2)")
+            bad_elf(f"unsupported ELF data encoding {ei_data} (expected 1 or 2)")
         self.bits = 32 if ei_class == 1 else 64
         self.e = "<" if ei_data == 1 else ">"
         ehsize = 52 if self.bits == 32 else 64
         if len(data) < ehsize:
-            _bad(f"truncated: ELF header needs {ehsize} bytes, file has {len(data)}")
+            bad_elf(f"truncated: ELF header needs {ehsize} bytes, file has {len(data)}")
         self.sym_size = 16 if self.bits == 32 else 24
         self.dyn_size = 8 if self.bits == 32 else 16
         self.shdr_size = 40 if self.bits == 32 else 64
@@ -373,7 +361,7 @@ class _Reader:
             self.e_phnum = int(header["e_phnum"])
             self.e_phentsize = int(header["e_phentsize"])
         except Exception as exc:
-            _bad(f"malformed ELF header: {one_line(exc)}")
+            bad_elf(f"malformed ELF header: {one_line(exc)}")
 
         # Hashing starts once the header has parsed (not for a file rejected at once) and
         # runs while the tables are located and decoded.
@@ -395,15 +383,15 @@ class _Reader:
         if self.e_shoff == 0:
             return {}
         if self.e_shentsize < self.shdr_size:
-            _bad(f"corrupt ELF header: e_shentsize {self.e_shentsize} < {self.shdr_size}")
+            bad_elf(f"corrupt ELF header: e_shentsize {self.e_shentsize} < {self.shdr_size}")
         if self.e_shoff + self.shdr_size > self.size:
-            _bad("truncated: section header table starts past end of file")
+            bad_elf("truncated: section header table starts past end of file")
         count = self.e_shnum
         if count == 0:  # >= SHN_LORESERVE sections: the count is in section 0's sh_size
             self._nsections = 1
             count = int(self._shdr(0)["sh_size"])
         if self.e_shoff + count * self.e_shentsize > self.size:
-            _bad(f"truncated: section header table ({count} entries) extends past end of file")
+            bad_elf(f"truncated: section header table ({count} entries) extends past end of file")
         self._nsections = count
         fmt = f"{self.e}4xI{self.e_shentsize - 8}x"
         view = memoryview(self.data)[self.e_shoff : self.e_shoff + count * self.e_shentsize]
@@ -416,7 +404,7 @@ class _Reader:
     def _shdr(self, index: int) -> Any:
         """Section header ``index`` (checked to exist), parsed by pyelftools and cached."""
         if not 0 <= index < self._nsections:
-            _bad(f"corrupt section header table: no section {index}")
+            bad_elf(f"corrupt section header table: no section {index}")
         header = self._shdrs.get(index)
         if header is None:
             try:
@@ -424,10 +412,10 @@ class _Reader:
                 # names and links and fail on unrelated damaged sections).
                 start = self.e_shoff + index * self.e_shentsize
                 if start + self.shdr_size > self.size:
-                    _bad(f"truncated: section header {index} extends past end of file")
+                    bad_elf(f"truncated: section header {index} extends past end of file")
                 header = self.structs.Elf_Shdr.parse(self.data[start : start + self.shdr_size])
             except Exception as exc:
-                _bad(f"malformed section header {index}: {one_line(exc)}")
+                bad_elf(f"malformed section header {index}: {one_line(exc)}")
             self._shdrs[index] = header
         return header
 
@@ -444,7 +432,7 @@ class _Reader:
             stop = self.data.find(b"\0", pos, end)
             if pos < end and stop > pos:
                 return self.data[pos:stop].decode("utf-8", "backslashreplace")
-        except (_Bad, KeyError, TypeError, ValueError):
+        except (BadElf, KeyError, TypeError, ValueError):
             pass
         return default
 
@@ -455,22 +443,24 @@ class _Reader:
             h = self._shdr(index)
             name = self._section_name(index, default)
             if h["sh_type"] in _SHT_NOBITS:
-                _bad(f"section {name} has no contents in this file (SHT_NOBITS: debug-info file?)")
+                bad_elf(
+                    f"section {name} has no contents in this file (SHT_NOBITS: debug-info file?)"
+                )
             offset, size = int(h["sh_offset"]), int(h["sh_size"])
             if offset + size > self.size:
-                _bad(f"truncated: section {name} extends past end of file")
+                bad_elf(f"truncated: section {name} extends past end of file")
             return _Region(name, offset, size)
 
         def strings(index: int, user: _Region) -> _Region:
             link = int(self._shdr(index)["sh_link"])
             if not 0 < link < self._nsections or self._shdr(link)["sh_type"] not in _SHT_STRTAB:
-                _bad(f"corrupt section {user.name}: sh_link {link} is not a string table")
+                bad_elf(f"corrupt section {user.name}: sh_link {link} is not a string table")
             return region(link, ".dynstr")
 
         def entsize(index: int, user: _Region, expected: int) -> None:
             got = int(self._shdr(index)["sh_entsize"])
             if got != expected:
-                _bad(f"corrupt section {user.name}: sh_entsize is {got}, expected {expected}")
+                bad_elf(f"corrupt section {user.name}: sh_entsize is {got}, expected {expected}")
 
         i_sym = first.get(_SHT_DYNSYM_NUM)
         if i_sym is None:
@@ -478,7 +468,7 @@ class _Reader:
         dynsym = region(i_sym, ".dynsym")
         entsize(i_sym, dynsym, self.sym_size)
         if dynsym.size % self.sym_size:
-            _bad(
+            bad_elf(
                 f"corrupt section {dynsym.name}: size {dynsym.size} is not a multiple of "
                 f"{self.sym_size}"
             )
@@ -510,13 +500,13 @@ class _Reader:
     def _tables_from_segments(self) -> _Tables:
         none = "no dynamic symbol table (no .dynsym section and no PT_DYNAMIC segment)"
         if self.e_phoff == 0 or self.e_phnum == 0:
-            _bad(none)
+            bad_elf(none)
         if self.e_phnum == 0xFFFF:
-            _bad("corrupt ELF header: e_phnum is PN_XNUM but there are no section headers")
+            bad_elf("corrupt ELF header: e_phnum is PN_XNUM but there are no section headers")
         if self.e_phentsize < self.phdr_size:
-            _bad(f"corrupt ELF header: e_phentsize {self.e_phentsize} < {self.phdr_size}")
+            bad_elf(f"corrupt ELF header: e_phentsize {self.e_phentsize} < {self.phdr_size}")
         if self.e_phoff + self.e_phnum * self.e_phentsize > self.size:
-            _bad("truncated: program header table extends past end of file")
+            bad_elf("truncated: program header table extends past end of file")
 
         e = self.e
         loads: list[tuple[int, int, int]] = []  # (vaddr, offset, filesz)
@@ -536,9 +526,9 @@ class _Reader:
             elif p_type == _PT_DYNAMIC and dynamic is None:
                 dynamic = _Region("PT_DYNAMIC", p_offset, p_filesz)
         if dynamic is None:
-            _bad(none)
+            bad_elf(none)
         if dynamic.offset + dynamic.size > self.size:
-            _bad("truncated: PT_DYNAMIC segment extends past end of file")
+            bad_elf("truncated: PT_DYNAMIC segment extends past end of file")
 
         entries = self._dynamic_entries(dynamic)
         tags: dict[int, int] = {}
@@ -548,31 +538,31 @@ class _Reader:
         def locate(tag: int, name: str) -> tuple[int, int]:
             """File offset of the address in ``tag`` and how many bytes follow it there."""
             if tag not in tags:
-                _bad(f"corrupt dynamic section: {name} is missing")
+                bad_elf(f"corrupt dynamic section: {name} is missing")
             addr = tags[tag]
             for vaddr, offset, filesz in loads:
                 if vaddr <= addr < vaddr + filesz:
                     start = offset + (addr - vaddr)
                     end = min(offset + filesz, self.size)
                     if start >= end:
-                        _bad(f"truncated: {name} points past end of file")
+                        bad_elf(f"truncated: {name} points past end of file")
                     return start, end - start
-            _bad(f"corrupt dynamic section: {name} address {addr:#x} is in no loaded segment")
+            bad_elf(f"corrupt dynamic section: {name} address {addr:#x} is in no loaded segment")
 
         def table(tag: int, name: str, size: int | None = None) -> _Region:
             start, room = locate(tag, name)
             if size is None:
                 return _Region(name, start, room)
             if size > room:
-                _bad(f"truncated: {name} table ({size} bytes) extends past end of its segment")
+                bad_elf(f"truncated: {name} table ({size} bytes) extends past end of its segment")
             return _Region(name, start, size)
 
         if _DT_STRSZ not in tags:
-            _bad("corrupt dynamic section: DT_STRSZ is missing")
+            bad_elf("corrupt dynamic section: DT_STRSZ is missing")
         dynstr = table(_DT_STRTAB, "DT_STRTAB", tags[_DT_STRSZ])
         syment = tags.get(_DT_SYMENT, self.sym_size)
         if syment != self.sym_size:
-            _bad(f"corrupt dynamic section: DT_SYMENT is {syment}, expected {self.sym_size}")
+            bad_elf(f"corrupt dynamic section: DT_SYMENT is {syment}, expected {self.sym_size}")
         nsyms = self._count_symbols(tags, locate)
         tables = _Tables(table(_DT_SYMTAB, "DT_SYMTAB", nsyms * self.sym_size), nsyms, dynstr)
         if _DT_VERSYM in tags:
@@ -598,12 +588,12 @@ class _Reader:
         if _DT_GNU_HASH in tags:
             start, room = locate(_DT_GNU_HASH, "DT_GNU_HASH")
             if room < 16:
-                _bad("truncated: DT_GNU_HASH table")
+                bad_elf("truncated: DT_GNU_HASH table")
             nbuckets, symoffset, maskwords, _ = struct.unpack_from(e + "IIII", self.data, start)
             buckets_at = 16 + maskwords * (self.bits // 8)
             chains_at = buckets_at + 4 * nbuckets
             if chains_at > room:
-                _bad("truncated: DT_GNU_HASH table extends past end of its segment")
+                bad_elf("truncated: DT_GNU_HASH table extends past end of its segment")
             buckets = struct.unpack_from(f"{e}{nbuckets}I", self.data, start + buckets_at)
             last = max(buckets, default=0)
             if last < symoffset:
@@ -612,7 +602,7 @@ class _Reader:
             while True:  # bounded: each step reads 4 more bytes of the table
                 at = chains_at + 4 * (index - symoffset)
                 if at + 4 > room:
-                    _bad("corrupt DT_GNU_HASH table: hash chain runs past end of its segment")
+                    bad_elf("corrupt DT_GNU_HASH table: hash chain runs past end of its segment")
                 (value,) = struct.unpack_from(e + "I", self.data, start + at)
                 if value & 1:
                     return index + 1
@@ -620,9 +610,9 @@ class _Reader:
         if _DT_HASH in tags:
             start, room = locate(_DT_HASH, "DT_HASH")
             if room < 8:
-                _bad("truncated: DT_HASH table")
+                bad_elf("truncated: DT_HASH table")
             return int(struct.unpack_from(e + "II", self.data, start)[1])
-        _bad("cannot count the dynamic symbols: no section headers, no DT_GNU_HASH or DT_HASH")
+        bad_elf("cannot count the dynamic symbols: no section headers, no DT_GNU_HASH or DT_HASH")
 
     # ------------------------------------------------------------------ decoding
 
@@ -679,7 +669,7 @@ class _Reader:
     def _check_count(region: _Region, count: int, entry_size: int) -> None:
         capacity = region.size // entry_size
         if count > capacity:
-            _bad(
+            bad_elf(
                 f"corrupt {region.name}: claims {count} entries but its {region.size} bytes "
                 f"hold at most {capacity}"
             )
@@ -689,12 +679,12 @@ class _Reader:
         region: _Region, what: str, i: int, count: int, offset: int, size: int
     ) -> None:
         if offset + size > region.size:
-            _bad(f"corrupt {region.name}: {what} {i} of {count} lies past the end of the table")
+            bad_elf(f"corrupt {region.name}: {what} {i} of {count} lies past the end of the table")
 
     @staticmethod
     def _check_next(region: _Region, what: str, i: int, count: int, step: int) -> None:
         if step == 0 and i + 1 < count:
-            _bad(
+            bad_elf(
                 f"corrupt {region.name}: entry chain loops ({what} {i} of {count} has a zero "
                 "next offset)"
             )
@@ -712,14 +702,14 @@ class _Reader:
                 e + "HHHHIII", data, base + offset
             )
             if version != 1:
-                _bad(f"corrupt {region.name}: verdef {i} has unsupported version {version}")
+                bad_elf(f"corrupt {region.name}: verdef {i} has unsupported version {version}")
             if cnt == 0:
-                _bad(f"corrupt {region.name}: verdef {i} has no name (vd_cnt 0)")
+                bad_elf(f"corrupt {region.name}: verdef {i} has no name (vd_cnt 0)")
             aux_budget -= cnt
             if aux_budget < 0:
-                _bad(f"corrupt {region.name}: more verdaux entries than the table can hold")
+                bad_elf(f"corrupt {region.name}: more verdaux entries than the table can hold")
             if index in seen:
-                _bad(f"corrupt {region.name}: version index {index} is defined twice")
+                bad_elf(f"corrupt {region.name}: version index {index} is defined twice")
             seen.add(index)
             names = []
             at = offset + aux
@@ -755,10 +745,10 @@ class _Reader:
                 e + "HHIII", data, base + offset
             )
             if version != 1:
-                _bad(f"corrupt {region.name}: verneed {i} has unsupported version {version}")
+                bad_elf(f"corrupt {region.name}: verneed {i} has unsupported version {version}")
             aux_budget -= cnt
             if aux_budget < 0:
-                _bad(f"corrupt {region.name}: more vernaux entries than the table can hold")
+                bad_elf(f"corrupt {region.name}: more vernaux entries than the table can hold")
             file = strings.get(file_offset, region.name)
             at = offset + aux
             for j in range(cnt):
@@ -767,7 +757,7 @@ class _Reader:
                     e + "IHHII", data, base + at
                 )
                 if index in seen:
-                    _bad(f"corrupt {region.name}: version index {index} is needed twice")
+                    bad_elf(f"corrupt {region.name}: version index {index} is needed twice")
                 seen.add(index)
                 out.append(
                     VersionNeed(
@@ -800,7 +790,7 @@ class _Reader:
         versyms: tuple[int, ...] | None = None
         if t.versym is not None:
             if t.versym.size // 2 < nsyms:
-                _bad(
+                bad_elf(
                     f"corrupt {t.versym.name}: {t.versym.size // 2} entries for {nsyms} "
                     "dynamic symbols"
                 )
@@ -846,7 +836,7 @@ class _Reader:
                 default = not vs & _VERSYM_HIDDEN
                 found = (for_defined if shndx else for_undefined).get(index)
                 if found is None:
-                    _bad(
+                    bad_elf(
                         f"corrupt {t.versym.name if t.versym else 'versym'}: symbol {name} "
                         f"uses version index {index}, which no version definition or need "
                         "declares"

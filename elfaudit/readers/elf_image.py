@@ -31,10 +31,10 @@ from __future__ import annotations
 import bisect
 import struct
 from collections.abc import Sequence
-from typing import Literal, NoReturn
+from typing import Literal
 
 from elfaudit.base.errors import ElfReadError
-from elfaudit.readers import ELF_MAGIC
+from elfaudit.readers import ELF_MAGIC, BadElf, bad_elf
 
 __all__ = ["Image"]
 
@@ -94,16 +94,6 @@ _KINDS: dict[int, dict[int, str]] = {
 _EM_MIPS = 8
 
 
-class _Bad(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def _bad(reason: str) -> NoReturn:
-    raise _Bad(reason)
-
-
 class Image:
     """An ELF file mapped as the loader would map it at base address 0."""
 
@@ -138,7 +128,7 @@ class Image:
         image = cls(bytes(data), path)
         try:
             image._parse()
-        except _Bad as exc:
+        except BadElf as exc:
             raise ElfReadError(path, exc.reason) from None
         except (struct.error, ValueError, IndexError, OverflowError) as exc:
             raise ElfReadError(path, f"internal error while decoding: {exc}") from None
@@ -147,23 +137,23 @@ class Image:
     def _parse(self) -> None:
         data = self._data
         if not data:
-            _bad("empty file")
+            bad_elf("empty file")
         if data[:4] != ELF_MAGIC:
-            _bad("not an ELF file")
+            bad_elf("not an ELF file")
         if len(data) < 16:
-            _bad("truncated: ELF identification")
+            bad_elf("truncated: ELF identification")
         ei_class, ei_data = data[4], data[5]
         if ei_class not in (1, 2):
-            _bad(f"unsupported ELF class {ei_class} (expected 1 for 32-bit or 2 for 64-bit)")
+            bad_elf(f"unsupported ELF class {ei_class} (expected 1 for 32-bit or 2 for 64-bit)")
         if ei_data not in (1, 2):
-            _bad(f"unsupported ELF data encoding {ei_data} (expected 1 or 2)")
+            bad_elf(f"unsupported ELF data encoding {ei_data} (expected 1 or 2)")
         self.bits = 32 if ei_class == 1 else 64
         self.endian = e = "<" if ei_data == 1 else ">"
         self.pointer_size = self.bits // 8
         self._order = "little" if e == "<" else "big"
         hdr = e + ("HHIIIIIHHHHHH" if self.bits == 32 else "HHIQQQIHHHHHH")
         if len(data) < 16 + struct.calcsize(hdr):
-            _bad("truncated: ELF header")
+            bad_elf("truncated: ELF header")
         (
             self.e_type,
             self.machine,
@@ -189,9 +179,11 @@ class Image:
         dynamic: tuple[int, int] | None = None
         if phnum:
             if phentsize < phsize:
-                _bad(f"corrupt ELF header: e_phentsize {phentsize} < {phsize}")
+                bad_elf(f"corrupt ELF header: e_phentsize {phentsize} < {phsize}")
             if phoff + phnum * phentsize > len(data):
-                _bad(f"truncated: program header table ({phnum} entries) extends past end of file")
+                bad_elf(
+                    f"truncated: program header table ({phnum} entries) extends past end of file"
+                )
             for i in range(phnum):  # bounded: phnum entries fit in the file
                 at = phoff + i * phentsize
                 if self.bits == 64:
@@ -204,19 +196,19 @@ class Image:
                     )
                 if p_type == _PT_LOAD:
                     if off + filesz > len(data):
-                        _bad(f"truncated: PT_LOAD segment {i} extends past end of file")
+                        bad_elf(f"truncated: PT_LOAD segment {i} extends past end of file")
                     if filesz > memsz:
-                        _bad(f"corrupt program header {i}: p_filesz > p_memsz")
+                        bad_elf(f"corrupt program header {i}: p_filesz > p_memsz")
                     if memsz:
                         self._loads.append((vaddr, memsz, off, filesz, flags))
                 elif p_type == _PT_DYNAMIC and dynamic is None:
                     if off + filesz > len(data):
-                        _bad("truncated: PT_DYNAMIC segment extends past end of file")
+                        bad_elf("truncated: PT_DYNAMIC segment extends past end of file")
                     dynamic = (off, filesz)
         self._loads.sort()
         for a, b in zip(self._loads, self._loads[1:], strict=False):
             if a[0] + a[1] > b[0]:
-                _bad(
+                bad_elf(
                     f"corrupt program headers: PT_LOAD segments at {a[0]:#x} and {b[0]:#x} overlap"
                 )
         self._starts = [seg[0] for seg in self._loads]
@@ -243,9 +235,9 @@ class Image:
     def _read(self, vaddr: int, size: int) -> bytes:
         seg = self._segment(vaddr)
         if seg is None or size < 0 or vaddr + size > seg[0] + seg[1]:
-            _bad(f"address {vaddr:#x} (+{size}) is not mapped by any PT_LOAD segment")
+            bad_elf(f"address {vaddr:#x} (+{size}) is not mapped by any PT_LOAD segment")
         if size > _MAX_READ:
-            _bad(f"read of {size} bytes at {vaddr:#x} is too large")
+            bad_elf(f"read of {size} bytes at {vaddr:#x} is too large")
         start, _, off, filesz, _ = seg
         rel = vaddr - start
         if rel + size <= filesz:
@@ -257,7 +249,7 @@ class Image:
         """``size`` bytes at ``vaddr`` from the PT_LOAD segments (zeros past ``p_filesz``)."""
         try:
             return self._read(vaddr, size)
-        except _Bad as exc:
+        except BadElf as exc:
             raise ElfReadError(self.path, exc.reason) from None
 
     def offset(self, vaddr: int) -> int | None:
@@ -311,10 +303,12 @@ class Image:
         """The file offset of ``size`` bytes at ``vaddr``, all within a segment's file part."""
         seg = self._segment(vaddr)
         if seg is None:
-            _bad(f"corrupt dynamic section: {what} address {vaddr:#x} is in no loaded segment")
+            bad_elf(f"corrupt dynamic section: {what} address {vaddr:#x} is in no loaded segment")
         start, _, off, filesz, _ = seg
         if size < 0 or vaddr - start + size > filesz:
-            _bad(f"truncated: {what} ({size} bytes at {vaddr:#x}) extends past its segment's data")
+            bad_elf(
+                f"truncated: {what} ({size} bytes at {vaddr:#x}) extends past its segment's data"
+            )
         return off + vaddr - start
 
     # ------------------------------------------------------------------ sections, symbols
@@ -327,9 +321,9 @@ class Image:
         shsize = 40 if self.bits == 32 else 64
         if self._shoff and self._shnum:
             if self._shentsize < shsize:
-                _bad(f"corrupt ELF header: e_shentsize {self._shentsize} < {shsize}")
+                bad_elf(f"corrupt ELF header: e_shentsize {self._shentsize} < {shsize}")
             if self._shoff + self._shnum * self._shentsize > len(self._data):
-                _bad("truncated: section header table extends past end of file")
+                bad_elf("truncated: section header table extends past end of file")
             fmt = self.endian + ("IIIIIIIIII" if self.bits == 32 else "IIQQQQIIQQ")
             for i in range(self._shnum):  # bounded: the table fits in the file
                 f = struct.unpack_from(fmt, self._data, self._shoff + i * self._shentsize)
@@ -342,7 +336,7 @@ class Image:
         if self._sections is None:
             try:
                 self._sections = self._read_sections()
-            except _Bad as exc:
+            except BadElf as exc:
                 raise ElfReadError(self.path, exc.reason) from None
         return dict(self._sections)
 
@@ -351,17 +345,17 @@ class Image:
         if not shdrs:
             return {}
         if self._shstrndx >= len(shdrs):
-            _bad(f"corrupt ELF header: e_shstrndx {self._shstrndx} is not a section")
+            bad_elf(f"corrupt ELF header: e_shstrndx {self._shstrndx} is not a section")
         _, _, _, stroff, strsize, _, _ = shdrs[self._shstrndx]
         if stroff + strsize > len(self._data):
-            _bad("truncated: section name table extends past end of file")
+            bad_elf("truncated: section name table extends past end of file")
         out: dict[str, tuple[int, int]] = {}
         for name_off, _, addr, _, size, _, _ in shdrs:
             if name_off >= strsize:
-                _bad(f"corrupt section header: name offset {name_off} is past the name table")
+                bad_elf(f"corrupt section header: name offset {name_off} is past the name table")
             end = self._data.find(b"\0", stroff + name_off, stroff + strsize)
             if end < 0:
-                _bad("corrupt section name table: a name is not NUL-terminated")
+                bad_elf("corrupt section name table: a name is not NUL-terminated")
             name = self._data[stroff + name_off : end].decode("utf-8", "backslashreplace")
             out.setdefault(name, (addr, size))
         return out
@@ -381,13 +375,13 @@ class Image:
                 size = self._symbol_format()[1]
                 got = self._dyn.get(_DT_SYMENT, size)
                 if got != size:
-                    _bad(f"corrupt dynamic section: DT_SYMENT is {got}, expected {size}")
+                    bad_elf(f"corrupt dynamic section: DT_SYMENT is {got}, expected {size}")
                 seg = self._segment(addr)
                 if seg is None:
-                    _bad(f"corrupt dynamic section: DT_SYMTAB {addr:#x} is in no loaded segment")
+                    bad_elf(f"corrupt dynamic section: DT_SYMTAB {addr:#x} is in no loaded segment")
                 start, _, off, filesz, _ = seg
                 if addr - start >= filesz:
-                    _bad("truncated: DT_SYMTAB points past its segment's data")
+                    bad_elf("truncated: DT_SYMTAB points past its segment's data")
                 room = filesz - (addr - start)
                 strtab = self._dyn.get(_DT_STRTAB, 0)
                 if addr < strtab < addr + room:  # the string table follows the symbols
@@ -400,7 +394,7 @@ class Image:
         fmt, size = self._symbol_format()
         off, room = self._dynsym_table()
         if (index + 1) * size > room:
-            _bad(f"corrupt relocation: symbol index {index} is past the dynamic symbol table")
+            bad_elf(f"corrupt relocation: symbol index {index} is past the dynamic symbol table")
         f = struct.unpack_from(fmt, self._data, off + index * size)
         if self.bits == 64:
             return f[4], f[3]
@@ -411,7 +405,7 @@ class Image:
         if self._symbols is None:
             try:
                 self._symbols = self._read_symbols()
-            except _Bad as exc:
+            except BadElf as exc:
                 raise ElfReadError(self.path, exc.reason) from None
         return self._symbols.get(name)
 
@@ -423,10 +417,10 @@ class Image:
         for _, sh_type, _, off, sz, link, _ in shdrs:
             if sh_type in (_SHT_SYMTAB, _SHT_DYNSYM):
                 if link >= len(shdrs) or shdrs[link][1] != _SHT_STRTAB:
-                    _bad("corrupt symbol table: sh_link is not a string table")
+                    bad_elf("corrupt symbol table: sh_link is not a string table")
                 stroff, strsz = shdrs[link][3], shdrs[link][4]
                 if off + sz > len(self._data) or stroff + strsz > len(self._data):
-                    _bad("truncated: a symbol table extends past end of file")
+                    bad_elf("truncated: a symbol table extends past end of file")
                 tables.append((off, sz, stroff, strsz))
         if not tables and _DT_SYMTAB in self._dyn and _DT_STRTAB in self._dyn:
             strsz = self._dyn.get(_DT_STRSZ, 0)
@@ -472,7 +466,7 @@ class Image:
         chains = buckets_at + 4 * nbuckets
         seg = self._segment(chains)
         if seg is None:
-            _bad("truncated: DT_GNU_HASH chains")
+            bad_elf("truncated: DT_GNU_HASH chains")
         limit = (seg[0] + seg[3] - chains) // 4 + symoffset  # bounded by the segment's data
         index = last
         while index < limit:
@@ -480,7 +474,7 @@ class Image:
             if value & 1:
                 return index + 1
             index += 1
-        _bad("corrupt DT_GNU_HASH table: hash chain runs past end of its segment")
+        bad_elf("corrupt DT_GNU_HASH table: hash chain runs past end of its segment")
 
     # ------------------------------------------------------------------ relocations
 
@@ -496,19 +490,19 @@ class Image:
             tables.append((d[_DT_RELA], d.get(_DT_RELASZ, 0), True, "DT_RELA"))
             want = 24 if self.bits == 64 else 12
             if d.get(_DT_RELAENT, want) != want:
-                _bad(f"corrupt dynamic section: DT_RELAENT is {d[_DT_RELAENT]}, expected {want}")
+                bad_elf(f"corrupt dynamic section: DT_RELAENT is {d[_DT_RELAENT]}, expected {want}")
         if _DT_REL in d:
             tables.append((d[_DT_REL], d.get(_DT_RELSZ, 0), False, "DT_REL"))
             want = 16 if self.bits == 64 else 8
             if d.get(_DT_RELENT, want) != want:
-                _bad(f"corrupt dynamic section: DT_RELENT is {d[_DT_RELENT]}, expected {want}")
+                bad_elf(f"corrupt dynamic section: DT_RELENT is {d[_DT_RELENT]}, expected {want}")
         if _DT_JMPREL in d:
             pltrel = d.get(_DT_PLTREL, _DT_RELA if self.bits == 64 else _DT_REL)
             if pltrel not in (_DT_RELA, _DT_REL):
-                _bad(f"corrupt dynamic section: DT_PLTREL is {pltrel}")
+                bad_elf(f"corrupt dynamic section: DT_PLTREL is {pltrel}")
             tables.append((d[_DT_JMPREL], d.get(_DT_PLTRELSZ, 0), pltrel == _DT_RELA, "DT_JMPREL"))
         if (tables or _DT_RELR in d) and kinds is None:
-            _bad(f"relocations of machine {self.machine} (e_machine) are not supported")
+            bad_elf(f"relocations of machine {self.machine} (e_machine) are not supported")
         assert kinds is not None or not tables
         psize = self.pointer_size
         for addr, size, rela, what in tables:
@@ -521,7 +515,7 @@ class Image:
                     continue
                 seg = self._segment(off)
                 if seg is None or off + psize > seg[0] + seg[1]:
-                    _bad(f"corrupt {what}: relocation offset {off:#x} is in no loaded segment")
+                    bad_elf(f"corrupt {what}: relocation offset {off:#x} is in no loaded segment")
                 kind = kinds.get(rtype) if kinds else None
                 if kind is None:
                     self._unknown[off] = rtype
@@ -565,7 +559,7 @@ class Image:
         """The slots of a packed DT_RELR table."""
         psize = self.pointer_size
         if self._dyn.get(_DT_RELRENT, psize) != psize:
-            _bad(
+            bad_elf(
                 f"corrupt dynamic section: DT_RELRENT is {self._dyn[_DT_RELRENT]}, expected {psize}"
             )
         start = self._file_range(addr, size, "DT_RELR")
@@ -590,13 +584,13 @@ class Image:
         for off in out:
             seg = self._segment(off)
             if seg is None or off + psize > seg[0] + seg[1]:
-                _bad(f"corrupt DT_RELR: relocation offset {off:#x} is in no loaded segment")
+                bad_elf(f"corrupt DT_RELR: relocation offset {off:#x} is in no loaded segment")
         return out
 
     def _checked(self) -> dict[int, tuple[str, int, int, bool]]:
         try:
             return self._relocations()
-        except _Bad as exc:
+        except BadElf as exc:
             raise ElfReadError(self.path, exc.reason) from None
         except (struct.error, ValueError, OverflowError) as exc:
             raise ElfReadError(
@@ -618,7 +612,7 @@ class Image:
         relocs = self._checked()
         try:
             return self._pointer(relocs, vaddr)
-        except _Bad as exc:
+        except BadElf as exc:
             raise ElfReadError(self.path, exc.reason) from None
 
     def _pointer(self, relocs: dict[int, tuple[str, int, int, bool]], vaddr: int) -> int:
@@ -627,7 +621,7 @@ class Image:
         reloc = relocs.get(vaddr)
         if reloc is None:
             if vaddr in self._unknown:
-                _bad(f"unsupported relocation type {self._unknown[vaddr]} at {vaddr:#x}")
+                bad_elf(f"unsupported relocation type {self._unknown[vaddr]} at {vaddr:#x}")
             return int.from_bytes(self._read(vaddr, size), order)
         kind, sym, addend, rela = reloc
         if not rela and kind != _J and (kind != _G):
@@ -657,7 +651,7 @@ class Image:
             name_off = struct.unpack_from(fmt, self._data, off + sym * size)[0]
             strsz = self._dyn.get(_DT_STRSZ, 0)
             stroff = self._file_range(self._dyn.get(_DT_STRTAB, 0), strsz, "DT_STRTAB")
-        except _Bad as exc:
+        except BadElf as exc:
             raise ElfReadError(self.path, exc.reason) from None
         if name_off >= strsz:
             return None
