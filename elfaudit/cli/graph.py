@@ -50,7 +50,12 @@ def _graph_record_command() -> click.Command:
         note: str | None,
         fmt: str,
     ) -> int:
-        """Add a release (libraries, snapshots, packages or trees) to the graph."""
+        """Add a release (libraries, snapshots, packages or trees) to the graph.
+
+        A directory of one release's packages (or its unpacked root tree) is the whole
+        release: its libvirt libraries, and every section of libvirt's support page
+        (API descriptions, error codes, schemas, configuration files, drivers, RPC
+        protocol, virsh) as facts, so later releases are judged against them."""
         from elfaudit.commands.graph import record_release
         from elfaudit.render import render_recorded
 
@@ -89,7 +94,11 @@ def _graph_check_command() -> click.Command:
         fmt: str,
         output: str | None,
     ) -> int:
-        """Judge a new build against every earlier release in the graph (not only its parent)."""
+        """Judge a new build against every earlier release in the graph (not only its parent).
+
+        A directory of one release's packages (or its root tree) is judged section by
+        section of libvirt's support page too, against every ancestor that recorded the
+        section; a finding only an older ancestor gives says which release shipped it."""
         from elfaudit.commands.graph import run_graph_check
 
         report = run_graph_check(

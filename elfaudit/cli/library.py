@@ -155,7 +155,8 @@ def _gate_command() -> click.Command:
         output: str | None,
     ) -> int:
         """The release manager's one command: `check` against the scripts plus `graph check`
-        against the whole history, one report, one exit code."""
+        against the whole history, one report, one exit code (a directory of the release's
+        packages: every section of libvirt's support page too)."""
         from elfaudit.commands.gate import run_gate
         from elfaudit.commands.graph import record_release
 

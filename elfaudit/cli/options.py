@@ -126,5 +126,6 @@ def release_options(f: F) -> F:
     return click.option(
         "--release",
         help="Name of the release being judged or recorded (e.g. 12.9.0). "
-        "Default: the upstream version of a single .deb given as input.",
+        "Default: the upstream version of a single .deb given as input, or of a directory "
+        "of one version's .debs.",
     )(f)
