@@ -239,3 +239,41 @@ def test_real_gate_of_a_package_set(real_graph: tuple[str, Path]) -> None:
     assert {s.section for s in report.guarantees} == set(SECTIONS)
     assert "libvirt.so.0" in report.libraries
     assert any(f.rule == "schema-element-removed" for f in report.findings)
+
+
+@pytest.mark.real
+def test_real_cli_record_and_check_of_package_sets(tmp_path: Path) -> None:
+    """The commands as a release manager types them: ``graph record DIR`` (the release
+    named from its .debs) confirms the sections it stored; ``graph check DIR`` exits with
+    the bitmask and its JSON report lists every section."""
+    import subprocess
+    import sys
+
+    import realdebs
+
+    from elfaudit.render import load_schema
+
+    old, new = realdebs.full_set("bookworm"), realdebs.full_set("sid")
+    graph = str(tmp_path / "g.json")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "elfaudit", *args, "--graph", graph, "--format", "json"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    rec = run("graph", "record", str(old))
+    assert rec.returncode == 0, rec.stderr
+    confirmation = json.loads(rec.stdout)
+    assert confirmation["release"] == "9.0.0" and confirmation["sections"] == sorted(SECTIONS)
+    check = run("graph", "check", str(new))
+    assert check.returncode in (4, 12), check.stderr  # news at least; breakage is real
+    doc = json.loads(check.stdout)
+    import jsonschema
+
+    jsonschema.validate(doc, load_schema("report"))
+    assert [s["section"] for s in doc["guarantees"]] == list(SECTIONS)
+    assert doc["extra"]["release"] == "12.8.0" and doc["extra"]["parents"] == ["9.0.0"]
+    assert doc["exit_code"] == check.returncode
