@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from elfaudit.commands.check import run_check
-from elfaudit.commands.graph import _need_release, load_build, run_graph_check
+from elfaudit.commands.graph import Build, _need_release, load_build, run_graph_check
 from elfaudit.commands.waiving import WaiverOptions
-from elfaudit.model.report import Report
+from elfaudit.model.report import Finding, Report
 
 
 def run_gate(
@@ -23,7 +23,9 @@ def run_gate(
 ) -> Report:
     """The release manager's one command: scripts check plus history check, one report.
     A whole package set (one directory of packages, or a root tree) is judged section by
-    section of libvirt's support page too, against every ancestor that recorded them."""
+    section of libvirt's support page too, against every ancestor that recorded them, and
+    its API descriptions against its own libraries (what ``api-compare --library`` and
+    ``guarantees`` check: every documented function exported under its documented node)."""
     from dataclasses import replace
 
     rel = _need_release(release, lib_paths)
@@ -48,11 +50,35 @@ def run_gate(
         build=build,
     )
     stale = tuple(sorted(set(checked.unused_waivers) & set(history.unused_waivers)))
+    own = _api_against_libraries(build, profile, opts)
     return Report(
         "gate",
         history.libraries,
-        checked.findings + history.findings,
+        checked.findings + history.findings + own,
         unused_waivers=stale,
         extra=dict(history.extra),
         guarantees=history.guarantees,
     )
+
+
+def _api_against_libraries(
+    build: Build, profile: str | None, opts: WaiverOptions
+) -> tuple[Finding, ...]:
+    """A package set's API descriptions against the libraries built with them, weighed and
+    waived as the other findings."""
+    if not build.apis:
+        return ()
+    from elfaudit.analysis.api_checks import check_api_against_library
+    from elfaudit.commands.waiving import weigh_findings
+    from elfaudit.policy.weigh import Profiles
+
+    by_soname = {a.soname: a for a in build.libs}
+    raw = [
+        f
+        for d in build.apis
+        if d.library in by_soname
+        for f in check_api_against_library(d, by_soname[d.library])
+    ]
+    profile_of = Profiles(profile, {a.name: a.soname for a in build.libs})
+    profiles = [profile_of(a.name) for a in build.libs]
+    return weigh_findings(raw, profile_of, profiles, opts)[0]

@@ -25,6 +25,7 @@ from elfaudit.readers.inputs import load_libraries
 if TYPE_CHECKING:
     from elfaudit.graph.dag import ReleaseGraph
     from elfaudit.graph.judge import GraphVerdict
+    from elfaudit.readers.api_xml import ApiDescription
 
 GRAPH_ENV = "ELFAUDIT_GRAPH"
 LOCAL_GRAPH = "elfaudit-graph.json"
@@ -111,6 +112,7 @@ class Build:
     libs: list[LibraryABI]
     sections: dict[str, SectionFacts] = field(default_factory=dict)
     whole: bool = False
+    apis: tuple[ApiDescription, ...] = ()  # the set's API descriptions (libvirt-dev)
 
 
 def load_build(paths: Sequence[str]) -> Build:
@@ -136,7 +138,15 @@ def load_build(paths: Sequence[str]) -> Build:
         libs = libraries(rel, digest=True)
         if not libs:
             libs = _package_libraries([os.path.join(path, p) for p in rel.packages], path)
-    return Build(libs, release_facts(rel.files), whole=True)
+    from elfaudit.readers.api_xml import is_api_description, load_api
+
+    rf = rel.files
+    apis = tuple(
+        load_api(data, f"{rf.origin.get(p, rf.label)}:/{p}")
+        for p, data in rf.files.items()
+        if is_api_description(p)
+    )
+    return Build(libs, release_facts(rf), whole=True, apis=apis)
 
 
 def _package_libraries(packages: Sequence[str], where: str) -> list[LibraryABI]:
