@@ -546,13 +546,20 @@ def test_show_text_on_the_shipped_graph(capsys, no_env_graph: Path) -> None:
     assert rc == 0
     lines = out.splitlines()
     assert gate_api.shipped_graph_path() in lines[0] and f"{len(shipped)} releases" in lines[0]
-    first_col = [ln.split()[0] for ln in lines[3:] if ln and not ln.startswith("heads:")]
+    rows = lines[3 : next(i for i, ln in enumerate(lines) if ln.startswith("heads:"))]
+    first_col = [ln.split()[0] for ln in rows if ln]
     for rel in shipped.releases():
         assert rel in first_col
     # rows come in release order
     order = {r: i for i, r in enumerate(shipped.releases())}
     assert [order[r] for r in first_col] == sorted(order[r] for r in first_col)
-    assert lines[-1] == f"heads: {', '.join(shipped.heads())}"
+    tail = lines[len(rows) + 3 :]
+    assert tail[0] == f"heads: {', '.join(shipped.heads())}"
+    # then the section facts of each release recorded from its package set
+    recorded = [r for r in shipped.releases() if shipped.release(r).sections]
+    assert [ln.split(" (items)")[0] for ln in tail[1:]] == [
+        f"section facts of {r}" for r in recorded
+    ]
     # one row per (release, library)
     assert len(first_col) == sum(len(shipped.release(r).libraries) for r in shipped.releases())
 

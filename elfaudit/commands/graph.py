@@ -415,13 +415,24 @@ def graph_show_table(graph_path: str | None, *, profile: str | None) -> Table:
         "Breaks",
     )
     heads = tuple(graph.heads())
+    # Which releases were recorded from a whole package set, with each section's facts.
+    sections = {
+        name: {sec: len(f) for sec, f in graph.release(name).sections.items()}
+        for name in graph.releases()
+        if graph.release(name).sections
+    }
+    notes = [f"heads: {', '.join(heads)}"]
+    notes += [
+        f"section facts of {name} (items): " + ", ".join(f"{sec} {n}" for sec, n in secs.items())
+        for name, secs in sections.items()
+    ]
     return Table(
         "elfaudit-graph-show",
         headers,
         table,
         title=f"release graph {path}: {len(graph)} releases",
-        text_notes=(f"heads: {', '.join(heads)}",),
-        extra=(("graph", path), ("heads", heads)),
+        text_notes=tuple(notes),
+        extra=(("graph", path), ("heads", heads), ("sections", sections)),
     )
 
 

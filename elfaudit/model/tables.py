@@ -6,6 +6,7 @@ or Markdown. Cells are plain strings and integers, so every format can show them
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 Cell = str | int
@@ -27,7 +28,7 @@ class Table:
     notes: tuple[str, ...] = ()
     text_notes: tuple[str, ...] = ()
     ok: bool = True
-    extra: tuple[tuple[str, str | tuple[str, ...]], ...] = ()
+    extra: tuple[tuple[str, str | tuple[str, ...] | Mapping[str, Mapping[str, int]]], ...] = ()
 
     @property
     def keys(self) -> tuple[str, ...]:
