@@ -563,13 +563,10 @@ def _api_facts(rf: ReleaseFiles, section: str) -> dict[str, object] | None:
     value, less the items' line numbers (``lines <kind>``: three quarters of what changes
     between releases, and only where an old finding points in the old file); None when
     the release ships none of them."""
-    from elfaudit.readers.api_xml import description_facts, is_api_description, load_api
+    from elfaudit.readers.api_xml import api_descriptions, description_facts
 
     out: dict[str, object] = {}
-    for path, data in rf.files.items():
-        if not is_api_description(path):
-            continue
-        d = load_api(data, f"{rf.origin.get(path, rf.label)}:/{path}")
+    for d in api_descriptions(rf):
         if d.library in LIBRARIES[section]:
             out.update(
                 (f"{d.name} {k}", v)

@@ -66,16 +66,17 @@ def _api_against_libraries(
 ) -> tuple[Finding, ...]:
     """A package set's API descriptions against the libraries built with them, weighed and
     waived as the other findings."""
-    if not build.apis:
+    if build.files is None:
         return ()
     from elfaudit.analysis.api_checks import check_api_against_library
     from elfaudit.commands.waiving import weigh_findings
     from elfaudit.policy.weigh import Profiles
+    from elfaudit.readers.api_xml import api_descriptions
 
     by_soname = {a.soname: a for a in build.libs}
     raw = [
         f
-        for d in build.apis
+        for d in api_descriptions(build.files)
         if d.library in by_soname
         for f in check_api_against_library(d, by_soname[d.library])
     ]

@@ -15,7 +15,7 @@ from elfaudit.base.errors import InputError
 from elfaudit.commands.dump import run_dump
 from elfaudit.commands.waiving import WaiverOptions, apply_waivers
 from elfaudit.model.abi import LibraryABI
-from elfaudit.model.guarantees import SectionFacts, SectionResult
+from elfaudit.model.guarantees import ReleaseFiles, SectionFacts, SectionResult
 from elfaudit.model.report import Finding, Report, Severity
 from elfaudit.model.tables import Recorded, Table
 from elfaudit.policy.profiles import Profile, profile_for
@@ -25,7 +25,6 @@ from elfaudit.readers.inputs import load_libraries
 if TYPE_CHECKING:
     from elfaudit.graph.dag import ReleaseGraph
     from elfaudit.graph.judge import GraphVerdict
-    from elfaudit.readers.api_xml import ApiDescription
 
 GRAPH_ENV = "ELFAUDIT_GRAPH"
 LOCAL_GRAPH = "elfaudit-graph.json"
@@ -79,8 +78,7 @@ def load_graph(path: str, *, missing_ok: bool = False) -> ReleaseGraph:
 
 def infer_release(paths: Sequence[str]) -> str | None:
     """The upstream version of a single Debian package given as input (``9.0.0``), or of
-    a directory of one release's packages (its ``.deb`` files all of one version: the
-    version of the libraries' package when there is one, e.g. ``libvirt0``)."""
+    a directory of one release's packages (its ``.deb`` files all of one version)."""
     import os
 
     if len(paths) != 1:
@@ -99,8 +97,7 @@ def infer_release(paths: Sequence[str]) -> str | None:
     versions = {n.split("_")[1] for n in debs if n.count("_") == 2}
     if len(versions) != 1:
         return None
-    chosen = next((n for n in debs if n.startswith("libvirt0_")), debs[0])
-    return debian_upstream(deb_metadata(os.path.join(path, chosen)).get("Version", "")) or None
+    return debian_upstream(deb_metadata(os.path.join(path, debs[0])).get("Version", "")) or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +109,7 @@ class Build:
     libs: list[LibraryABI]
     sections: dict[str, SectionFacts] = field(default_factory=dict)
     whole: bool = False
-    apis: tuple[ApiDescription, ...] = ()  # the set's API descriptions (libvirt-dev)
+    files: ReleaseFiles | None = None  # a package set's files (its API descriptions...)
 
 
 def load_build(paths: Sequence[str]) -> Build:
@@ -138,15 +135,7 @@ def load_build(paths: Sequence[str]) -> Build:
         libs = libraries(rel, digest=True)
         if not libs:
             libs = _package_libraries([os.path.join(path, p) for p in rel.packages], path)
-    from elfaudit.readers.api_xml import is_api_description, load_api
-
-    rf = rel.files
-    apis = tuple(
-        load_api(data, f"{rf.origin.get(p, rf.label)}:/{p}")
-        for p, data in rf.files.items()
-        if is_api_description(p)
-    )
-    return Build(libs, release_facts(rf), whole=True, apis=apis)
+    return Build(libs, release_facts(rel.files), whole=True, files=rel.files)
 
 
 def _package_libraries(packages: Sequence[str], where: str) -> list[LibraryABI]:
@@ -273,12 +262,12 @@ def _with_applied(
     """The sections' findings as the waiver pass left them (marked waived)."""
     from dataclasses import replace
 
-    def key(f: Finding) -> tuple[object, ...]:
-        return (f.rule, f.library, f.symbol, f.version, f.message)
+    from elfaudit.commands.guarantees import finding_key
 
-    final = {key(f): f for f in applied}
+    final = {finding_key(f): f for f in applied}
     return tuple(
-        replace(s, findings=tuple(final.get(key(f), f) for f in s.findings)) for s in sections
+        replace(s, findings=tuple(final.get(finding_key(f), f) for f in s.findings))
+        for s in sections
     )
 
 

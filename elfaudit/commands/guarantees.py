@@ -82,14 +82,9 @@ def _libraries(rel: Release) -> list[LibraryABI]:
 
 
 def _apis(rel: Release) -> list[ApiDescription]:
-    from elfaudit.readers.api_xml import is_api_description, load_api
+    from elfaudit.readers.api_xml import api_descriptions
 
-    rf = rel.files
-    return [
-        load_api(data, f"{rf.origin.get(path, rf.label)}:/{path}")
-        for path, data in rf.files.items()
-        if is_api_description(path)
-    ]
+    return api_descriptions(rel.files)
 
 
 def _section_of_api(d: ApiDescription) -> str | None:
@@ -328,12 +323,12 @@ def run_guarantees(
     for sec in SECTIONS:
         for f in results[sec].findings:
             raw.append(f)
-            home.setdefault(_key(f), sec)
+            home.setdefault(finding_key(f), sec)
     profiles = [*lib_profiles.chosen, page_profile]
     applied, stale = weigh_findings(raw, profile_of, profiles, waivers)
     per: dict[str, list[Finding]] = {sec: [] for sec in SECTIONS}
     for f in applied:
-        per[home.get(_key(f), "publicAPI")].append(f)
+        per[home.get(finding_key(f), "publicAPI")].append(f)
     sections = tuple(
         replace(results[sec], findings=tuple(per[sec]), evidence=dict(results[sec].evidence))
         for sec in SECTIONS
@@ -353,6 +348,6 @@ def run_guarantees(
     )
 
 
-def _key(f: Finding) -> tuple[object, ...]:
+def finding_key(f: Finding) -> tuple[object, ...]:
     """What identifies a finding across the weighing pass (which sets severity and waived)."""
     return (f.rule, f.library, f.symbol, f.version, f.message)

@@ -103,7 +103,7 @@ def judge_sections(
         findings = list(first.findings)
         seen = {_key(f) for f in findings}
         compared = [base]
-        for anc in _covering(graph, section, having)[0:]:
+        for anc in _covering(graph, section, having):
             if anc == base:
                 continue
             compared.append(anc)

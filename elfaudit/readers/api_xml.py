@@ -46,6 +46,7 @@ from typing import Any
 from xml.parsers import expat
 
 from elfaudit.base.errors import InputError
+from elfaudit.model.guarantees import ReleaseFiles
 from elfaudit.model.script import Location
 
 #: Where ``libvirt-dev`` installs the API descriptions, inside a package or a root tree.
@@ -55,6 +56,15 @@ API_DIR = "usr/share/libvirt/api/"
 def is_api_description(path: str) -> bool:
     """``usr/share/libvirt/api/libvirt-qemu-api.xml``: an API description's path in a package."""
     return path.startswith(API_DIR) and path.endswith("-api.xml")
+
+
+def api_descriptions(rf: ReleaseFiles) -> list[ApiDescription]:
+    """Every API description a release ships, each named ``<package>:/<path>``."""
+    return [
+        load_api(data, f"{rf.origin.get(path, rf.label)}:/{path}")
+        for path, data in rf.files.items()
+        if is_api_description(path)
+    ]
 
 
 __all__ = [
@@ -70,6 +80,7 @@ __all__ = [
     "ApiStruct",
     "ApiTypedef",
     "ApiVariable",
+    "api_descriptions",
     "description_facts",
     "description_from_facts",
     "load_api",
