@@ -34,6 +34,26 @@ def shared_dir() -> Path:
 BuildLib = Callable[..., Path]
 
 
+def make_deb(dest: Path, tree: Path, package: str, version: str) -> Path:
+    """``dest/<package>_<version>_amd64.deb`` built with dpkg-deb from a copy of ``tree``."""
+    root = dest / f"root-{package}"
+    shutil.copytree(tree, root, symlinks=True)
+    (root / "DEBIAN").mkdir()
+    (root / "DEBIAN" / "control").write_text(
+        f"Package: {package}\nVersion: {version}\nArchitecture: amd64\n"
+        "Maintainer: Test <test@example.org>\nDescription: test\n"
+    )
+    out = dest / f"{package}_{version}_amd64.deb"
+    subprocess.run(
+        ["dpkg-deb", "-Zgzip", "--root-owner-group", "--build", str(root), str(out)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    shutil.rmtree(root)
+    return out
+
+
 @pytest.fixture(scope="session")
 def build_lib(tmp_path_factory: pytest.TempPathFactory) -> BuildLib:
     """Build a tiny shared library with gcc, cached by its sources.

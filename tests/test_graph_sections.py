@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import BuildLib, make_deb
 
-from elfaudit.base.errors import GraphError
+from elfaudit.base.errors import GraphError, InputError
 from elfaudit.graph import sections as judge
 from elfaudit.graph.dag import ReleaseGraph
 from elfaudit.graph.records import FORMAT_VERSION, FORMAT_VERSION_SECTIONS
@@ -281,3 +282,36 @@ def test_real_cli_record_and_check_of_package_sets(tmp_path: Path) -> None:
     assert [s["section"] for s in doc["guarantees"]] == list(SECTIONS)
     assert doc["extra"]["release"] == "12.8.0" and doc["extra"]["parents"] == ["9.0.0"]
     assert doc["exit_code"] == check.returncode
+
+
+def test_a_directory_of_another_projects_packages(tmp_path: Path, build_lib: BuildLib) -> None:
+    """Not libvirt: the libraries of the packages that ship one (a package without one is
+    skipped), no section facts, and the release named from the .debs."""
+    import shutil
+
+    from elfaudit.commands.graph import record_release
+
+    if shutil.which("dpkg-deb") is None:
+        pytest.skip("dpkg-deb is not installed")
+    lib = build_lib("int foo(void) { return 1; }\n", "FOO_1 { global: foo; local: *; };\n",
+                    soname="libfoo.so.1")  # fmt: skip
+    tree = tmp_path / "lib-tree"
+    (tree / "usr/lib/x86_64-linux-gnu").mkdir(parents=True)
+    shutil.copy(lib, tree / "usr/lib/x86_64-linux-gnu/libfoo.so.1")
+    docs = tmp_path / "doc-tree"
+    (docs / "usr/share/doc/foo").mkdir(parents=True)
+    (docs / "usr/share/doc/foo/README").write_text("foo\n")
+    d = tmp_path / "set"
+    d.mkdir()
+    make_deb(d, tree, "libfoo1", "3.1-2")
+    make_deb(d, docs, "foo-doc", "3.1-2")
+    graph = str(tmp_path / "g.json")
+    rec = record_release([str(d)], release=None, parents=None, graph_path=graph)
+    assert rec.release == "3.1" and rec.sections == ()
+    g = ReleaseGraph.load(graph)
+    assert g.release("3.1").library_names == ("libfoo.so.1",)
+    assert g.release("3.1").sections == {}
+    (d / "libfoo1_3.1-2_amd64.deb").unlink()
+    with pytest.raises(InputError) as err:
+        record_release([str(d)], release="3.2", parents=None, graph_path=graph)
+    assert "no shared libraries in any package of this directory" in str(err.value)

@@ -17,7 +17,7 @@ import types
 from pathlib import Path
 
 import pytest
-from conftest import BuildLib
+from conftest import BuildLib, make_deb
 
 from elfaudit.base.errors import InputError
 from elfaudit.commands.guarantees import run_guarantees
@@ -214,25 +214,6 @@ def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _deb(dest: Path, tree: Path, package: str, version: str) -> Path:
-    root = dest / f"root-{package}"
-    shutil.copytree(tree, root, symlinks=True)
-    (root / "DEBIAN").mkdir()
-    (root / "DEBIAN" / "control").write_text(
-        f"Package: {package}\nVersion: {version}\nArchitecture: amd64\n"
-        "Maintainer: Test <test@example.org>\nDescription: test\n"
-    )
-    out = dest / f"{package}_{version}_amd64.deb"
-    subprocess.run(
-        ["dpkg-deb", "-Zgzip", "--root-owner-group", "--build", str(root), str(out)],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    shutil.rmtree(root)
-    return out
-
-
 def test_directory_of_packages_every_format(tmp_path: Path, build_lib: BuildLib) -> None:
     if shutil.which("dpkg-deb") is None:
         pytest.skip("dpkg-deb is not installed")
@@ -248,8 +229,8 @@ def test_directory_of_packages_every_format(tmp_path: Path, build_lib: BuildLib)
         for p in (full / LIBDIR).iterdir():
             shutil.copy(p, libs_only / LIBDIR / p.name, follow_symlinks=False)
         shutil.rmtree(full / LIBDIR)
-        _deb(d, libs_only, "libvirt0", "1.0-1" if side == "old" else "2.0-1")
-        _deb(d, full, "libvirt-common", "1.0-1" if side == "old" else "2.0-1")
+        make_deb(d, libs_only, "libvirt0", "1.0-1" if side == "old" else "2.0-1")
+        make_deb(d, full, "libvirt-common", "1.0-1" if side == "old" else "2.0-1")
         sides[side] = d
     release = read_release(str(sides["new"]))
     assert release.kind == "packages"

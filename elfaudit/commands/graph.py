@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from elfaudit.base.datafiles import data_path
-from elfaudit.base.errors import InputError
+from elfaudit.base.errors import InputError, NoLibrariesError
 from elfaudit.commands.dump import run_dump
 from elfaudit.commands.waiving import WaiverOptions, apply_waivers
 from elfaudit.model.abi import LibraryABI
@@ -139,13 +139,19 @@ def load_build(paths: Sequence[str]) -> Build:
 
 
 def _package_libraries(packages: Sequence[str], where: str) -> list[LibraryABI]:
-    """Every library of the packages that ship one (the others are skipped)."""
-    from elfaudit.readers.packages import find_libraries
-
-    with_libs = [p for p in packages if find_libraries(p)]
-    if not with_libs:
+    """Every library of the packages that ship one (the others are skipped), each package
+    read once."""
+    libs = [abi for p in packages for abi in _libraries_if_any(p)]
+    if not libs:
         raise InputError(where, "no shared libraries in any package of this directory")
-    return run_dump(with_libs)
+    return libs
+
+
+def _libraries_if_any(package: str) -> list[LibraryABI]:
+    try:
+        return load_libraries(package)
+    except NoLibrariesError:
+        return []
 
 
 def _need_release(release: str | None, paths: Sequence[str]) -> str:
